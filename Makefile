@@ -1,0 +1,74 @@
+# Bulkhead: every target installs what it needs (as root, on Debian) and is safe to run again.
+#   make demo   harden and audit a disposable local target, write reports/
+#   make test   lint, unit tests, integration tests, every molecule scenario
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(CURDIR)/$(VENV)/bin
+STAMPS := .stamps
+COLLECTION := collections/ansible_collections/bulkhead/hardening
+SCENARIOS := $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help deps engine images lint unit integration molecule molecule-% sanity test demo bench docs clean
+
+help:
+	@echo "make demo        harden and audit a disposable local target; reports in reports/"
+	@echo "make test        lint, unit, integration, sanity and molecule tests (what CI runs)"
+	@echo "make lint        ruff, yamllint, ansible-lint (production profile)"
+	@echo "make unit        unit tests only"
+	@echo "make molecule    every molecule scenario: $(SCENARIOS)"
+	@echo "make molecule-X  one scenario"
+	@echo "make docs        regenerate the control table in README.md from the catalogue"
+
+$(STAMPS):
+	@mkdir -p $@
+
+# The venv is rebuilt when pyproject.toml changes.
+$(STAMPS)/venv: pyproject.toml | $(STAMPS)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+deps: $(STAMPS)/venv
+
+engine:
+	@bash scripts/ensure-docker.sh
+
+images: engine
+	@bash scripts/build-test-images.sh
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production --offline
+
+unit: deps
+	$(BIN)/pytest -q tests/unit $(COLLECTION)/tests/unit
+
+integration: deps engine
+	$(BIN)/pytest -q tests/integration
+
+molecule: $(addprefix molecule-,$(SCENARIOS))
+
+molecule-%: deps images
+	$(BIN)/molecule test --scenario-name $*
+
+test: lint unit integration molecule
+	@echo "make test: all passed"
+
+demo: deps images
+	@bash scripts/demo.sh
+
+docs: deps
+	$(BIN)/python scripts/render_docs.py
+
+clean:
+	rm -rf $(VENV) $(STAMPS) reports

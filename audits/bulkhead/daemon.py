@@ -1,0 +1,78 @@
+"""The effective Docker daemon configuration: daemon.json and the dockerd command line together.
+
+Either place can set a value (dockerd refuses to start when both do), so a check that read only
+daemon.json would pass an engine started with ``--icc=true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bulkhead.state import FactUnavailable, HostState
+
+_TRUE = {"true", "1", "t", "yes"}
+_FALSE = {"false", "0", "f", "no"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: Any
+    source: str  # "daemon.json", "command line" or "default"
+
+    def describe(self) -> str:
+        return f"{self.value!r} ({self.source})"
+
+
+def dockerd_argv(state: HostState) -> list[str]:
+    processes = state.fact("dockerd_processes")
+    if not processes:
+        raise FactUnavailable("no dockerd process runs on this host")
+    if len(processes) > 1:
+        # Several engines (rootful plus rootless ones): the rootful one has no --rootless flag.
+        rootful = [argv for argv in processes if "--rootless" not in argv]
+        processes = rootful or processes
+    return processes[0]
+
+
+def command_line_value(argv: Sequence[str], flag: str, boolean: bool) -> str | None:
+    """The last value given to ``--flag`` in a dockerd argv, or None when absent."""
+    value = None
+    tokens = list(argv[1:])
+    for index, token in enumerate(tokens):
+        if token == f"--{flag}":
+            if boolean:
+                value = "true"
+            elif index + 1 < len(tokens):
+                value = tokens[index + 1]
+        elif token.startswith(f"--{flag}="):
+            value = token.split("=", 1)[1]
+    return value
+
+
+def effective_setting(state: HostState, key: str, default: Any, *, boolean: bool = False) -> Setting:
+    """What the running engine was told for daemon.json ``key`` (dockerd flag ``--key``)."""
+    flag_value = command_line_value(dockerd_argv(state), key, boolean)
+    if flag_value is not None:
+        return Setting(_as_bool(flag_value) if boolean else flag_value, "command line")
+    settings = state.fact("daemon_json")["settings"]
+    if key in settings:
+        return Setting(settings[key], "daemon.json")
+    return Setting(default, "default")
+
+
+def _as_bool(text: str) -> bool | str:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return text
+
+
+def default_bridge(state: HostState) -> dict[str, Any]:
+    for network in state.fact("docker_networks"):
+        if network.get("Options", {}).get("com.docker.network.bridge.default_bridge") == "true":
+            return network
+    raise FactUnavailable("the engine reports no default bridge network")

@@ -1,0 +1,170 @@
+"""pytest plugin behind every audit suite: the ``control(id)`` marker, per-host state, reports.
+
+Each audit test verifies one control on one host (testinfra parametrizes tests by host). The
+plugin turns each test's outcome into a control outcome: a finding (``checks.fail`` or a failed
+assert) is a FAIL, a skip is NOT_APPLICABLE, and anything else that stops a test, above all a fact
+that could not be read, is an ERROR. Outcomes travel in ``report.user_properties`` so that they
+reach the controller under pytest-xdist too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bulkhead.catalogue import Catalogue, load_catalogue
+from bulkhead.reports import json_report, junit_report, write_atomically
+from bulkhead.results import Outcome, ResultBook
+from bulkhead.state import FactUnavailable, HostState, collect
+
+_CONTROL = "bulkhead.control"
+_HOST = "bulkhead.host"
+_OUTCOME = "bulkhead.outcome"
+_REASON = "bulkhead.reason"
+_FACTS = "bulkhead.facts"
+
+_catalogue_key = pytest.StashKey[Catalogue]()
+_book_key = pytest.StashKey[ResultBook]()
+_facts_key = pytest.StashKey[dict[str, dict[str, Any]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bulkhead", "Bulkhead compliance reports")
+    group.addoption("--bulkhead-junit", metavar="PATH", help="write a JUnit compliance report to PATH")
+    group.addoption("--bulkhead-json", metavar="PATH", help="write a JSON compliance report to PATH")
+    group.addoption("--bulkhead-controls", metavar="IDS", help="audit only these control IDs (comma-separated)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "control(id): the catalogue control this audit test verifies")
+    config.stash[_catalogue_key] = load_catalogue()
+    config.stash[_book_key] = ResultBook()
+    config.stash[_facts_key] = {}
+    config.pluginmanager.register(_Recorder(config), "bulkhead-recorder")
+
+
+def control_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("control")
+    return str(marker.args[0]) if marker and marker.args else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    catalogue = config.stash[_catalogue_key]
+    for item in items:
+        control_id = control_of(item)
+        if control_id is None:
+            raise pytest.UsageError(f"{item.nodeid}: audit test without a @pytest.mark.control(ID) marker")
+        if control_id not in catalogue:
+            raise pytest.UsageError(f"{item.nodeid}: control {control_id!r} is not in the catalogue")
+    wanted = config.getoption("bulkhead_controls")
+    if wanted:
+        selected_ids = {control_id.strip() for control_id in wanted.split(",") if control_id.strip()}
+        unknown = sorted(selected_ids - {control.id for control in catalogue})
+        if unknown:
+            raise pytest.UsageError(f"--bulkhead-controls: unknown control(s) {', '.join(unknown)}")
+        deselected = [item for item in items if control_of(item) not in selected_ids]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if control_of(item) in selected_ids]
+
+
+def host_name(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    testinfra_host = callspec.params.get("_testinfra_host") if callspec else None
+    if testinfra_host is None:
+        return "local"
+    return testinfra_host.backend.get_hostname()
+
+
+_states: dict[str, HostState] = {}
+
+
+@pytest.fixture
+def state(host: Any, request: pytest.FixtureRequest) -> HostState:
+    """The host's state, collected once per audit run (one round trip), shared by all its tests."""
+    name = host.backend.get_hostname()
+    if name not in _states:
+        _states[name] = collect(host, name)
+        request.config.stash[_facts_key][name] = {"collection_seconds": round(_states[name].seconds, 3)}
+    return _states[name]
+
+
+def _one_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def classify(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[Outcome, str | None]:
+    if excinfo is None:
+        return Outcome.PASS, None
+    error = excinfo.value
+    if isinstance(error, pytest.skip.Exception):
+        return Outcome.NOT_APPLICABLE, error.msg.removeprefix("Skipped: ").removeprefix("not applicable: ")
+    if isinstance(error, pytest.fail.Exception):
+        return Outcome.FAIL, error.msg
+    if isinstance(error, AssertionError):
+        return Outcome.FAIL, _one_line(str(error)) or "assertion failed"
+    if isinstance(error, FactUnavailable):
+        return Outcome.ERROR, f"cannot determine: {error}"
+    return Outcome.ERROR, f"check crashed: {type(error).__name__}: {_one_line(str(error))}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    control_id = control_of(item)
+    if control_id is None:
+        return
+    if call.when != "call" and call.excinfo is None:
+        return  # setup and teardown that went fine say nothing about the control
+    result, reason = classify(call.excinfo)
+    if call.when == "teardown" and result is Outcome.NOT_APPLICABLE:
+        return
+    report.user_properties.extend(
+        [
+            (_CONTROL, control_id),
+            (_HOST, host_name(item)),
+            (_OUTCOME, result.value),
+            (_REASON, reason or ""),
+        ]
+    )
+
+
+class _Recorder:
+    """Lives in the controlling pytest process: folds test reports into control results."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = dict(report.user_properties)
+        if _CONTROL not in properties:
+            return
+        book = self.config.stash[_book_key]
+        for line in (properties[_REASON] or "").splitlines() or [""]:
+            book.record(
+                properties[_HOST],
+                properties[_CONTROL],
+                Outcome(properties[_OUTCOME]),
+                line.strip() or None,
+                report.duration,
+            )
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # an xdist worker: the controller writes the reports
+        book = self.config.stash[_book_key]
+        catalogue = self.config.stash[_catalogue_key]
+        junit_path = self.config.getoption("bulkhead_junit")
+        json_path = self.config.getoption("bulkhead_json")
+        if junit_path:
+            write_atomically(Path(junit_path), junit_report(book, catalogue))
+        if json_path:
+            facts = self.config.stash[_facts_key]
+            write_atomically(Path(json_path), json_report(book, catalogue, facts))
+
+
+def result_book(config: pytest.Config) -> ResultBook:
+    return config.stash[_book_key]

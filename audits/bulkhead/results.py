@@ -1,0 +1,71 @@
+"""Outcomes of controls per host, and how several test outcomes fold into one control result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    NOT_APPLICABLE = "not_applicable"
+    WAIVED = "waived"
+
+
+# When several tests verify one control on one host, the control takes the first outcome in this
+# order that any of its tests had: one finding makes it fail, and it passes only if no test failed
+# or could not decide.
+_PRECEDENCE = (Outcome.FAIL, Outcome.ERROR, Outcome.WAIVED, Outcome.PASS, Outcome.NOT_APPLICABLE)
+
+
+@dataclass
+class ControlResult:
+    control_id: str
+    host: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+    def add(self, outcome: Outcome, reason: str | None, duration: float) -> None:
+        self.outcomes.append(outcome)
+        self.duration += duration
+        if reason and reason not in self.reasons:
+            self.reasons.append(reason)
+
+    @property
+    def outcome(self) -> Outcome:
+        for candidate in _PRECEDENCE:
+            if candidate in self.outcomes:
+                return candidate
+        return Outcome.NOT_APPLICABLE
+
+    @property
+    def summary(self) -> str:
+        """One line for a report: the first reason, and how many more there are."""
+        if not self.reasons:
+            return ""
+        extra = len(self.reasons) - 1
+        return self.reasons[0] + (f" (and {extra} more)" if extra else "")
+
+
+class ResultBook:
+    """Control results keyed by host, then control ID, in the order they were first seen."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, dict[str, ControlResult]] = {}
+
+    def record(self, host: str, control_id: str, outcome: Outcome, reason: str | None, duration: float) -> None:
+        by_control = self.hosts.setdefault(host, {})
+        result = by_control.setdefault(control_id, ControlResult(control_id, host))
+        result.add(outcome, reason, duration)
+
+    def all_results(self) -> list[ControlResult]:
+        return [result for by_control in self.hosts.values() for result in by_control.values()]
+
+    def counts(self) -> dict[Outcome, int]:
+        counts = dict.fromkeys(Outcome, 0)
+        for result in self.all_results():
+            counts[result.outcome] += 1
+        return counts

@@ -1,0 +1,58 @@
+"""A host's state, gathered once per audit by running ``collector.py`` on the target."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+COLLECTOR_SOURCE = (Path(__file__).parent / "collector.py").read_text(encoding="utf-8")
+
+
+class FactUnavailable(Exception):
+    """A fact the check needs could not be read: the control is an error, never a pass."""
+
+
+@dataclass
+class HostState:
+    host: str
+    facts: dict[str, dict[str, Any]]
+    seconds: float = 0.0
+    collection_error: str | None = None
+
+    def fact(self, name: str) -> Any:
+        if self.collection_error:
+            raise FactUnavailable(self.collection_error)
+        entry = self.facts.get(name)
+        if entry is None:
+            raise FactUnavailable(f"the collector did not report {name!r}")
+        if "error" in entry:
+            raise FactUnavailable(f"{name}: {entry['error']}")
+        return entry["value"]
+
+
+def _bootstrap_command() -> str:
+    # The collector travels base64-encoded so that no backend's quoting can mangle it.
+    encoded = base64.b64encode(COLLECTOR_SOURCE.encode("utf-8")).decode("ascii")
+    return f"import base64;exec(compile(base64.b64decode('{encoded}'),'bulkhead-collector','exec'))"
+
+
+def collect(testinfra_host: Any, name: str) -> HostState:
+    started = time.monotonic()
+    try:
+        result = testinfra_host.run("python3 -c %s", _bootstrap_command())
+    except Exception as error:  # backend failures (ssh refused, container gone) differ per backend
+        return HostState(name, {}, time.monotonic() - started, f"cannot reach {name}: {error}")
+    elapsed = time.monotonic() - started
+    if result.rc != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        reason = detail[-1] if detail else f"exit code {result.rc}"
+        return HostState(name, {}, elapsed, f"state collection on {name} failed: {reason}")
+    try:
+        facts = json.loads(result.stdout)
+    except ValueError as error:
+        return HostState(name, {}, elapsed, f"state collection on {name} returned no JSON: {error}")
+    return HostState(name, facts, elapsed)

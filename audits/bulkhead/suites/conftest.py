@@ -1,0 +1,3 @@
+"""Audit suites: each test verifies one catalogue control on one host, from the host's state."""
+
+pytest_plugins = ["bulkhead.pytest_plugin"]

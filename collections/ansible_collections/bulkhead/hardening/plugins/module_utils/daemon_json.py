@@ -1,0 +1,240 @@
+# Copyright: Bulkhead contributors
+# Apache License 2.0
+"""Pure logic behind docker_daemon_config: merge, removal, conflict detection, atomic writes.
+
+No Ansible imports here, so unit tests exercise it directly; the module turns DaemonConfigError
+into fail_json in one place.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import errno
+import fcntl
+import json
+import os
+import re
+import shlex
+import tempfile
+import time
+from collections import OrderedDict
+
+# daemon.json keys whose value is an object merged key by key (the operator's other entries stay).
+NESTED_KEYS = frozenset(["default-ulimits", "log-opts", "storage-opts", "default-address-pools-opts", "features"])
+
+# daemon.json keys whose dockerd flag is not simply "--<key>".
+_FLAG_FOR_KEY = {
+    "hosts": ["-H", "--host"],
+    "insecure-registries": ["--insecure-registry"],
+    "registry-mirrors": ["--registry-mirror"],
+    "authorization-plugins": ["--authorization-plugin"],
+    "default-ulimits": ["--default-ulimit"],
+    "log-opts": ["--log-opt"],
+    "storage-opts": ["--storage-opt"],
+    "storage-driver": ["-s", "--storage-driver"],
+    "labels": ["--label"],
+    "dns": ["--dns"],
+    "dns-opts": ["--dns-opt"],
+    "dns-search": ["--dns-search"],
+    "exec-opts": ["--exec-opt"],
+    "debug": ["-D", "--debug"],
+    "log-level": ["-l", "--log-level"],
+    "group": ["-G", "--group"],
+    "bridge": ["-b", "--bridge"],
+    "tlscacert": ["--tlscacert"],
+    "runtimes": ["--add-runtime"],
+    "default-address-pools": ["--default-address-pool"],
+}
+
+
+class DaemonConfigError(Exception):
+    """Anything that must stop the module before it writes."""
+
+
+def flags_for_key(key):
+    return _FLAG_FOR_KEY.get(key, ["--" + key])
+
+
+def parse_config(text, path):
+    """The file's settings in the operator's key order; an empty file is an empty object."""
+    if not text.strip():
+        return OrderedDict()
+    try:
+        settings = json.loads(text, object_pairs_hook=OrderedDict)
+    except ValueError as error:
+        raise DaemonConfigError("%s is not valid JSON (%s); nothing was changed" % (path, error)) from error
+    if not isinstance(settings, dict):
+        raise DaemonConfigError(
+            "%s holds a JSON %s, not an object; nothing was changed" % (path, type(settings).__name__)
+        )
+    return settings
+
+
+def merge(current, settings, absent_keys):
+    """current with settings merged in (nested objects key by key) and absent_keys removed."""
+    merged = copy.deepcopy(current)
+    for key, value in settings.items():
+        if key in NESTED_KEYS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            nested = merged[key]
+            for inner_key, inner_value in value.items():
+                nested[inner_key] = inner_value
+        else:
+            merged[key] = value
+    for key in absent_keys:
+        merged.pop(key, None)
+    return merged
+
+
+def render(settings):
+    return json.dumps(settings, indent=2, separators=(",", ": ")) + "\n"
+
+
+_EXEC_START = re.compile(r"^\s*ExecStart\s*=\s*(.*)$")
+
+
+def exec_start_argv(unit_texts):
+    """argv of the effective ExecStart across a unit and its drop-ins (in systemd's order).
+
+    An empty ``ExecStart=`` resets the list, as systemd does; continuation lines are joined.
+    """
+    argv = []
+    for text in unit_texts:
+        for line in _logical_lines(text):
+            match = _EXEC_START.match(line)
+            if not match:
+                continue
+            command = match.group(1).strip()
+            if not command:
+                argv = []
+                continue
+            argv = shlex.split(command.lstrip("-@+!:"))
+    return argv
+
+
+def _logical_lines(text):
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield pending + line
+        pending = ""
+    if pending:
+        yield pending
+
+
+def conflicting_keys(settings, argv):
+    """Keys of settings that dockerd's argv also sets: dockerd refuses to start with both."""
+    conflicts = []
+    for key in settings:
+        for flag in flags_for_key(key):
+            if any(token == flag or token.startswith(flag + "=") for token in argv[1:]):
+                conflicts.append((key, flag))
+                break
+    return conflicts
+
+
+def read_unit_texts(unit_paths):
+    texts = []
+    for path in unit_paths:
+        try:
+            with open(path) as handle:
+                texts.append(handle.read())
+        except IOError as error:
+            if error.errno != errno.ENOENT:
+                raise DaemonConfigError("cannot read systemd unit %s: %s" % (path, error)) from error
+    return texts
+
+
+def unit_files(unit_name, search_dirs):
+    """The unit file systemd would load and its drop-ins, in the order systemd applies them."""
+    main = None
+    for directory in search_dirs:
+        candidate = os.path.join(directory, unit_name)
+        if os.path.isfile(candidate):
+            main = candidate
+            break
+    dropins = {}
+    for directory in reversed(search_dirs):
+        dropin_dir = os.path.join(directory, unit_name + ".d")
+        if os.path.isdir(dropin_dir):
+            for name in os.listdir(dropin_dir):
+                if name.endswith(".conf"):
+                    dropins[name] = os.path.join(dropin_dir, name)
+    ordered = [main] if main else []
+    return ordered + [dropins[name] for name in sorted(dropins)]
+
+
+class FileLock(object):
+    """An exclusive flock on a lock file beside the target, held across read-modify-write."""
+
+    def __init__(self, path, timeout):
+        self.path = path
+        self.timeout = timeout
+        self.handle = None
+
+    def __enter__(self):
+        self.handle = open(self.path, "a")
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except IOError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.time() >= deadline:
+                    self.handle.close()
+                    raise DaemonConfigError(
+                        "another run holds %s for more than %d s; nothing was changed" % (self.path, self.timeout)
+                    ) from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def write_atomically(path, text, mode, uid, gid):
+    """Temp file in the same directory, fsync, chown/chmod, rename, fsync the directory."""
+    directory = os.path.dirname(path) or "."
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".daemon.json.")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chown(temporary, uid, gid)
+        os.chmod(temporary, mode)
+        os.rename(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    directory_handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_handle)
+    finally:
+        os.close(directory_handle)
+
+
+def backup_path(path, now=None):
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
+    candidate = "%s.%s.bak" % (path, stamp)
+    counter = 1
+    while os.path.exists(candidate):
+        candidate = "%s.%s-%d.bak" % (path, stamp, counter)
+        counter += 1
+    return candidate
+
+
+def safe_mode(existing_mode, default_mode):
+    """Keep the operator's mode when it is 0644 or stricter; otherwise tighten to default_mode."""
+    if existing_mode is None:
+        return default_mode
+    if existing_mode & ~0o644:
+        return default_mode
+    return existing_mode

@@ -1,0 +1,117 @@
+"""The catalogue is the single source of truth: audits, role tasks, variables and docs agree with it."""
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bulkhead.catalogue import load_catalogue
+from bulkhead.cli import controls_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "audits" / "bulkhead" / "suites"
+ROLES = ROOT / "collections" / "ansible_collections" / "bulkhead" / "hardening" / "roles"
+README = ROOT / "README.md"
+CONTROL_TAG = re.compile(r"^(cis_\d+(\.\d+)+|bh_\d+(\.\d+)+)$")
+
+CATALOGUE = load_catalogue()
+
+
+def audit_markers() -> dict[str, list[str]]:
+    """Control ID -> the audit tests marked with it, read from the suites without running them."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(SUITES.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for decorator in node.decorator_list:
+                if (
+                    isinstance(decorator, ast.Call)
+                    and ast.unparse(decorator.func) == "pytest.mark.control"
+                    and decorator.args
+                ):
+                    control_id = ast.literal_eval(decorator.args[0])
+                    found.setdefault(control_id, []).append(f"{path.name}::{node.name}")
+    return found
+
+
+def role_variables() -> set[str]:
+    names: set[str] = set()
+    for spec in ROLES.glob("*/meta/argument_specs.yml"):
+        for entry_point in yaml.safe_load(spec.read_text())["argument_specs"].values():
+            names.update(entry_point.get("options", {}))
+    return names
+
+
+def role_tasks() -> Iterator[tuple[Path, dict]]:
+    def walk(tasks, path):
+        for task in tasks or []:
+            yield path, task
+            for key in ("block", "rescue", "always"):
+                yield from walk(task.get(key), path)
+
+    for path in sorted(ROLES.glob("*/tasks/*.yml")) + sorted(ROLES.glob("*/handlers/*.yml")):
+        yield from walk(yaml.safe_load(path.read_text()), path)
+
+
+def test_every_control_has_an_audit_test():
+    markers = audit_markers()
+    missing = [control.id for control in CATALOGUE if control.id not in markers]
+    assert not missing, f"controls without an audit test marked @pytest.mark.control(ID): {missing}"
+
+
+def test_every_marked_audit_test_names_a_real_control():
+    unknown = {control_id: tests for control_id, tests in audit_markers().items() if control_id not in CATALOGUE}
+    assert not unknown, f"audit tests marked with controls that are not in the catalogue: {unknown}"
+
+
+def test_every_remediation_variable_is_a_documented_role_variable():
+    variables = role_variables()
+    missing = {
+        control.id: control.remediation
+        for control in CATALOGUE
+        if not control.is_audit_only and control.remediation not in variables
+    }
+    assert not missing, f"remediation variables missing from every role's meta/argument_specs.yml: {missing}"
+
+
+def test_control_tags_and_task_names_come_from_the_catalogue():
+    by_tag = {control.tag: control for control in CATALOGUE}
+    problems = []
+    for path, task in role_tasks():
+        tags = task.get("tags") or []
+        for tag in [tags] if isinstance(tags, str) else tags:
+            if not CONTROL_TAG.match(str(tag)):
+                continue
+            control = by_tag.get(tag)
+            name = task.get("name", "")
+            if control is None:
+                problems.append(f"{path.relative_to(ROOT)}: task {name!r} has tag {tag} for no catalogue control")
+            elif not name.startswith(f"{control.id} | "):
+                problems.append(
+                    f"{path.relative_to(ROOT)}: task {name!r} (tag {tag}) must be named '{control.id} | ...'"
+                )
+    assert not problems, "\n".join(problems)
+
+
+def test_every_remediated_control_has_a_tagged_task():
+    tags_used = set()
+    for _path, task in role_tasks():
+        tags = task.get("tags") or []
+        tags_used.update([tags] if isinstance(tags, str) else tags)
+    missing = [control.id for control in CATALOGUE if not control.is_audit_only and control.tag not in tags_used]
+    assert not missing, f"controls with a remediation variable but no task tagged with their ID: {missing}"
+
+
+@pytest.mark.parametrize("marker", ["<!-- controls:begin -->", "<!-- controls:end -->"])
+def test_readme_has_the_control_table_markers(marker):
+    assert marker in README.read_text()
+
+
+def test_readme_control_table_is_current():
+    text = README.read_text()
+    table = text.split("<!-- controls:begin -->", 1)[1].split("<!-- controls:end -->", 1)[0]
+    assert table.strip() == controls_markdown().strip(), "README's control table is stale: run `make docs`"

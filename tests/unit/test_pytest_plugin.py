@@ -1,0 +1,99 @@
+"""How test outcomes become control outcomes, and what the reports carry."""
+
+import json
+
+import pytest
+from junitparser import Error, Failure, JUnitXml, Skipped
+
+HEADER = """
+import pytest
+from bulkhead.checks import fail, fail_for_each, not_applicable
+from bulkhead.state import FactUnavailable
+"""
+
+CASES = {
+    "passes": ("pass", "pass", []),
+    "finding": ("fail('container web runs privileged')", "fail", ["container web runs privileged"]),
+    "findings": (
+        "fail_for_each(['container a runs privileged', '', 'container b runs privileged'])",
+        "fail",
+        ["container a runs privileged", "container b runs privileged"],
+    ),
+    "assertion": ("assert 1 == 2, 'icc is enabled'", "fail", ["icc is enabled"]),
+    "skip": (
+        "not_applicable('no rootless engine on this host')",
+        "not_applicable",
+        ["no rootless engine on this host"],
+    ),
+    "unreadable": (
+        "raise FactUnavailable('daemon.json: permission denied')",
+        "error",
+        ["cannot determine: daemon.json: permission denied"],
+    ),
+    "crash": ("{}['missing']", "error", ["check crashed: KeyError: 'missing'"]),
+}
+
+
+@pytest.fixture(autouse=True)
+def audit_conftest(pytester):
+    pytester.makeconftest('pytest_plugins = ["bulkhead.pytest_plugin"]')
+
+
+def run_audit(pytester, body):
+    pytester.makepyfile(test_audit=HEADER + f"\n@pytest.mark.control('2.2')\ndef test_check():\n    {body}\n")
+    result = pytester.runpytest("--bulkhead-json=report.json", "--bulkhead-junit=report.xml", "-p", "no:cacheprovider")
+    report = json.loads((pytester.path / "report.json").read_text())
+    return result, report
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_test_outcome_maps_to_a_control_outcome(pytester, case):
+    body, outcome, reasons = CASES[case]
+    _result, report = run_audit(pytester, body)
+    control = report["hosts"]["local"]["controls"][0]
+    assert (control["id"], control["outcome"], control["reasons"]) == ("2.2", outcome, reasons)
+
+
+@pytest.mark.parametrize(
+    ("case", "element", "message"),
+    [
+        ("finding", Failure, "container web runs privileged"),
+        ("findings", Failure, "container a runs privileged (and 1 more)"),
+        ("unreadable", Error, "cannot determine: daemon.json: permission denied"),
+        ("skip", Skipped, "no rootless engine on this host"),
+    ],
+)
+def test_junit_report_parses_and_carries_properties_and_one_line_reason(pytester, case, element, message):
+    run_audit(pytester, CASES[case][0])
+    suites = list(JUnitXml.fromfile(str(pytester.path / "report.xml")))
+    assert [suite.name for suite in suites] == ["local"]
+    (testcase,) = list(suites[0])
+    assert testcase.name.startswith("2.2 ")
+    properties = {prop.get("name"): prop.get("value") for prop in testcase._elem.iter("property")}
+    assert properties["control.id"] == "2.2"
+    assert properties["control.severity"] == "medium"
+    assert properties["control.section"] == "2"
+    assert "cis_docker: 2.2" in properties["control.references"]
+    (result,) = testcase.result
+    assert isinstance(result, element)
+    assert result.message == message
+
+
+def test_a_passing_control_has_no_result_element(pytester):
+    run_audit(pytester, "pass")
+    (testcase,) = list(next(iter(JUnitXml.fromfile(str(pytester.path / "report.xml")))))
+    assert testcase.is_passed
+
+
+def test_a_test_without_control_marker_is_a_usage_error(pytester):
+    pytester.makepyfile(test_audit=HEADER + "\ndef test_check():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*audit test without a @pytest.mark.control(ID) marker*"])
+
+
+def test_a_marker_for_an_unknown_control_is_a_usage_error(pytester):
+    pytester.makepyfile(test_audit=HEADER + "\n@pytest.mark.control('9.99')\ndef test_check():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*control '9.99' is not in the catalogue*"])
