@@ -56,6 +56,8 @@ def _audit(args: argparse.Namespace) -> int:
         pytest_args.append(f"--bulkhead-junit={args.junit}")
     if args.json:
         pytest_args.append(f"--bulkhead-json={args.json}")
+    if args.config:
+        pytest_args.append(f"--bulkhead-config={args.config}")
     if args.controls:
         pytest_args.append(f"--bulkhead-controls={args.controls}")
     capture = _BookCapture()
@@ -148,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--connection", help="testinfra connection backend (ssh, docker, ansible, ...)")
     audit.add_argument("--sudo", action="store_true", help="run the collector with sudo")
     audit.add_argument("--controls", help="only these control IDs, comma-separated")
+    audit.add_argument("--config", help="audit settings file (YAML): approved registries, allowlists")
     audit.add_argument("--junit", help="write a JUnit compliance report here")
     audit.add_argument("--json", help="write a JSON compliance report here")
     audit.set_defaults(run=_audit)

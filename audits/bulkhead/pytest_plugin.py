@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bulkhead.catalogue import Catalogue, load_catalogue
+from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.reports import json_report, junit_report, write_atomically
 from bulkhead.results import Outcome, ResultBook
 from bulkhead.state import FactUnavailable, HostState, collect
@@ -28,6 +29,7 @@ _FACTS = "bulkhead.facts"
 _catalogue_key = pytest.StashKey[Catalogue]()
 _book_key = pytest.StashKey[ResultBook]()
 _facts_key = pytest.StashKey[dict[str, dict[str, Any]]]()
+_config_key = pytest.StashKey[AuditConfig]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,6 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bulkhead-junit", metavar="PATH", help="write a JUnit compliance report to PATH")
     group.addoption("--bulkhead-json", metavar="PATH", help="write a JSON compliance report to PATH")
     group.addoption("--bulkhead-controls", metavar="IDS", help="audit only these control IDs (comma-separated)")
+    group.addoption("--bulkhead-config", metavar="PATH", help="audit settings (YAML), see bulkhead/config.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,6 +45,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_catalogue_key] = load_catalogue()
     config.stash[_book_key] = ResultBook()
     config.stash[_facts_key] = {}
+    try:
+        path = config.getoption("bulkhead_config")
+        config.stash[_config_key] = load_config(Path(path) if path else None)
+    except ConfigError as error:
+        raise pytest.UsageError(f"--bulkhead-config: {error}") from error
     config.pluginmanager.register(_Recorder(config), "bulkhead-recorder")
 
 
@@ -89,6 +97,12 @@ def state(host: Any, request: pytest.FixtureRequest) -> HostState:
         _states[name] = collect(host, name)
         request.config.stash[_facts_key][name] = {"collection_seconds": round(_states[name].seconds, 3)}
     return _states[name]
+
+
+@pytest.fixture
+def audit_config(request: pytest.FixtureRequest) -> AuditConfig:
+    """Fleet-specific settings from ``--bulkhead-config`` (approved registries, allowlists, ...)."""
+    return request.config.stash[_config_key]
 
 
 def _one_line(text: str) -> str:

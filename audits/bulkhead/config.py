@@ -1,0 +1,64 @@
+"""Audit settings: what "approved" means on this fleet (registries, docker group members, ...).
+
+Read from the YAML file given to ``bulkhead audit --config``. Every key a check may read is
+declared in ``KNOWN_KEYS`` with its type and default, so a typo or a wrong type in the file is an
+error naming the file and the key, before any host is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """The audit configuration file is malformed."""
+
+
+@dataclass(frozen=True)
+class Key:
+    kind: type
+    default: Any
+    help: str
+
+
+# Add a key here when a check needs a fleet-specific value; the README documents them all.
+KNOWN_KEYS: dict[str, Key] = {
+    "docker_group_allowlist": Key(list, [], "users allowed in the docker group (CIS 1.1.2)"),
+}
+
+
+@dataclass
+class AuditConfig:
+    values: dict[str, Any] = field(default_factory=dict)
+    source: str = "defaults"
+
+    def get(self, key: str) -> Any:
+        if key not in KNOWN_KEYS:
+            raise KeyError(f"{key!r} is not a declared audit setting (bulkhead/config.py KNOWN_KEYS)")
+        return self.values.get(key, KNOWN_KEYS[key].default)
+
+
+def load_config(path: Path | None) -> AuditConfig:
+    if path is None:
+        return AuditConfig()
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if document is None:
+        return AuditConfig(source=str(path))
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a mapping of setting: value")
+    for key, value in document.items():
+        if key not in KNOWN_KEYS:
+            raise ConfigError(f"{path}: unknown setting {key!r}; known: {', '.join(sorted(KNOWN_KEYS))}")
+        expected = KNOWN_KEYS[key].kind
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ConfigError(f"{path}: setting {key!r} must be a {expected.__name__}, got {value!r}")
+    return AuditConfig(dict(document), str(path))
