@@ -3,13 +3,19 @@
 The audit sends this file to the target and runs it with the target's python3 in a single round
 trip, whatever the number of checks and containers. It must therefore use the standard library
 only and run on any Python 3.7+. Each fact is reported as {"value": ...} or {"error": "why"}, so
-the audit can tell "the engine says no" from "we could not find out".
+the audit can tell "the engine says no" from "we could not find out". Engines, containers and
+images come from collector_engines.py, which is sent along with this file.
 """
 
 import json
 import os
 import subprocess
 import sys
+
+try:  # state.py sends collector_engines.py ahead of this file; run directly, import it from beside us
+    engine_facts  # noqa: B018
+except NameError:
+    from collector_engines import Background, content_trust, engine_facts, kernel_security
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 COMMAND_TIMEOUT = 60
@@ -86,12 +92,17 @@ def docker_networks():
 
 
 def collect():
-    return {
+    engines = Background(engine_facts)
+    facts = {
         "daemon_json": fact(daemon_json),
         "dockerd_processes": fact(process_cmdlines, "dockerd"),
         "docker_info": fact(docker_info),
         "docker_networks": fact(docker_networks),
+        "content_trust": fact(content_trust),
+        "kernel_security": fact(kernel_security),
     }
+    facts.update(engines.result())
+    return facts
 
 
 if __name__ == "__main__":

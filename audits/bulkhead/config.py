@@ -28,6 +28,10 @@ class Key:
 # Add a key here when a check needs a fleet-specific value; the README documents them all.
 KNOWN_KEYS: dict[str, Key] = {
     "docker_group_allowlist": Key(list, [], "users allowed in the docker group (CIS 1.1.2)"),
+    "max_image_age_days": Key(int, 90, "oldest acceptable build date of an image in use, in days (BH-4.10)"),
+    "max_unused_images": Key(int, 25, "images no container uses before image sprawl is a finding (CIS 6.1)"),
+    "max_stopped_containers": Key(int, 25, "stopped containers before container sprawl is a finding (CIS 6.2)"),
+    "swarm_allowed": Key(bool, False, "this fleet runs Docker swarm on purpose (BH-7.1)"),
 }
 
 

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-COLLECTOR_SOURCE = (Path(__file__).parent / "collector.py").read_text(encoding="utf-8")
+# collector_engines.py (containers, images, engines) goes first: collect() in collector.py calls it.
+COLLECTOR_SOURCE = "\n\n".join(
+    (Path(__file__).parent / name).read_text(encoding="utf-8") for name in ("collector_engines.py", "collector.py")
+)
 
 
 class FactUnavailable(Exception):

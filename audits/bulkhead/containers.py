@@ -1,0 +1,144 @@
+"""Containers and images from the host's state, and the one-line findings section 4-6 checks write.
+
+Findings name the object first, ``container NAME: reason`` or ``image NAME: reason``, so that a
+waiver's container pattern can match them (see ``bulkhead.waivers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from bulkhead import checks
+from bulkhead.state import HostState
+
+Container = dict[str, Any]
+Image = dict[str, Any]
+
+ROOT_USERS = {"", "root", "0", "root:root", "0:0", "root:0", "0:root"}
+# CIS 5.5: host directories that must not be mounted into containers, read-only included.
+SENSITIVE_HOST_DIRECTORIES = ("/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/lib/docker")
+ENGINE_SOCKETS = ("docker.sock", "podman.sock")
+
+
+def all_containers(state: HostState) -> list[Container]:
+    return list(state.fact("containers"))
+
+
+def running_containers(state: HostState) -> list[Container]:
+    """Every running container of every engine on the host; none running makes the check N/A."""
+    running = [container for container in all_containers(state) if container["State"].get("Running")]
+    if not running:
+        checks.not_applicable("no running containers")
+    return running
+
+
+def describe(container: Container) -> str:
+    """``container web``, with the engine when it is not the rootful Docker engine."""
+    if container.get("EngineKind") == "docker" and container.get("EngineMode") == "rootful":
+        return f"container {container['Name']}"
+    return f"container {container['Name']} [{container.get('Engine', '?')}]"
+
+
+def image_name(image: Image) -> str:
+    tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
+    return tags[0] if tags else image["Id"].removeprefix("sha256:")[:12]
+
+
+Check = Callable[[Container], str | Iterable[str] | None]
+
+
+def per_container(state: HostState, check: Check) -> None:
+    """Run ``check`` on every running container; each reason it returns becomes one finding line."""
+    findings = []
+    for container in running_containers(state):
+        reasons = check(container)
+        if reasons is None:
+            continue
+        for reason in [reasons] if isinstance(reasons, str) else reasons:
+            findings.append(f"{describe(container)}: {reason}")
+    checks.fail_for_each(findings)
+
+
+def images_in_use(state: HostState) -> dict[str, tuple[Image, list[Container]]]:
+    """Image ID -> (image, running containers using it)."""
+    images = {image["Id"]: image for image in state.fact("images")}
+    used: dict[str, tuple[Image, list[Container]]] = {}
+    for container in running_containers(state):
+        image = images.get(container["Image"])
+        if image is None:
+            continue  # removed while the container runs (docker rmi -f): nothing to inspect
+        used.setdefault(image["Id"], (image, []))[1].append(container)
+    return used
+
+
+def users_of(containers: list[Container]) -> str:
+    names = sorted(container["Name"] for container in containers)
+    shown = ", ".join(names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def security_options(container: Container) -> list[str]:
+    return [str(option) for option in container["HostConfig"].get("SecurityOpt") or []]
+
+
+def security_option(container: Container, name: str) -> str | None:
+    """The value of ``--security-opt name=value`` (or the old ``name:value``); '' for a bare flag."""
+    value = None
+    for option in security_options(container):
+        if option == name:
+            value = ""
+        for separator in ("=", ":"):
+            if option.startswith(name + separator):
+                value = option[len(name) + 1 :]
+    return value
+
+
+def capabilities(values: Iterable[str] | None) -> set[str]:
+    return {str(value).upper().removeprefix("CAP_") for value in values or []}
+
+
+def published_ports(container: Container) -> list[tuple[str, str, int]]:
+    """(container port, host address, host port) for every published port."""
+    found = []
+    for container_port, bindings in (container.get("Ports") or {}).items():
+        for binding in bindings or []:
+            host_port = str(binding.get("HostPort") or "0")
+            if host_port.isdigit():
+                found.append((container_port, binding.get("HostIp") or "", int(host_port)))
+    return found
+
+
+def is_sensitive_host_path(source: str) -> bool:
+    if source.rstrip("/") == "":
+        return True
+    return any(source == path or source.startswith(path + "/") for path in SENSITIVE_HOST_DIRECTORIES)
+
+
+def is_engine_socket(mount: dict[str, Any]) -> bool:
+    return any(
+        str(mount.get(end) or "").endswith(socket) for end in ("Source", "Destination") for socket in ENGINE_SOCKETS
+    )
+
+
+def image_age_days(image: Image, now: datetime | None = None) -> int | None:
+    created = image.get("Created")
+    if not created:
+        return None
+    text = str(created).replace("Z", "+00:00")
+    if "." in text:  # Docker writes nanoseconds; fromisoformat takes at most microseconds
+        head, tail = text.split(".", 1)
+        digits = "".join(character for character in tail if character.isdigit())
+        text = f"{head}.{digits[:6]}{tail[len(digits) :]}"
+    try:
+        built = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if built.tzinfo is None:
+        built = built.replace(tzinfo=UTC)
+    return ((now or datetime.now(UTC)) - built).days
+
+
+def mebibytes(value: int) -> str:
+    return f"{value / 1048576:.0f} MiB"
