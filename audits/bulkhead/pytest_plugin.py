@@ -9,6 +9,8 @@ reach the controller under pytest-xdist too.
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,10 @@ import pytest
 
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.config import AuditConfig, ConfigError, load_config
-from bulkhead.reports import json_report, junit_report, write_atomically
+from bulkhead.reports import html_report, json_report, junit_report, write_atomically
 from bulkhead.results import Outcome, ResultBook
-from bulkhead.state import FactUnavailable, HostState, collect
+from bulkhead.state import FactUnavailable, HostState, collect, host_summary
+from bulkhead.waivers import Waiver, WaiverError, apply_waivers, load_waivers
 
 _CONTROL = "bulkhead.control"
 _HOST = "bulkhead.host"
@@ -30,6 +33,9 @@ _catalogue_key = pytest.StashKey[Catalogue]()
 _book_key = pytest.StashKey[ResultBook]()
 _facts_key = pytest.StashKey[dict[str, dict[str, Any]]]()
 _config_key = pytest.StashKey[AuditConfig]()
+_waivers_key = pytest.StashKey[list[Waiver]]()
+_notes_key = pytest.StashKey[list[str]]()
+_started_key = pytest.StashKey[float]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +44,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bulkhead-json", metavar="PATH", help="write a JSON compliance report to PATH")
     group.addoption("--bulkhead-controls", metavar="IDS", help="audit only these control IDs (comma-separated)")
     group.addoption("--bulkhead-config", metavar="PATH", help="audit settings (YAML), see bulkhead/config.py")
+    group.addoption("--bulkhead-html", metavar="PATH", help="write a self-contained HTML compliance report to PATH")
+    group.addoption("--bulkhead-sections", metavar="N,..", help="audit only the controls of these sections")
+    group.addoption("--bulkhead-exclude-controls", metavar="IDS", help="do not audit these control IDs")
+    group.addoption("--bulkhead-exclude-sections", metavar="N,..", help="do not audit these sections")
+    group.addoption("--bulkhead-waivers", metavar="PATH", help="waivers (YAML), see bulkhead/waivers.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,6 +61,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_config_key] = load_config(Path(path) if path else None)
     except ConfigError as error:
         raise pytest.UsageError(f"--bulkhead-config: {error}") from error
+    try:
+        path = config.getoption("bulkhead_waivers")
+        config.stash[_waivers_key] = load_waivers(Path(path), config.stash[_catalogue_key]) if path else []
+    except WaiverError as error:
+        raise pytest.UsageError(f"--bulkhead-waivers: {error}") from error
+    config.stash[_notes_key] = []
+    config.stash[_started_key] = time.monotonic()
     config.pluginmanager.register(_Recorder(config), "bulkhead-recorder")
 
 
@@ -66,16 +84,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: audit test without a @pytest.mark.control(ID) marker")
         if control_id not in catalogue:
             raise pytest.UsageError(f"{item.nodeid}: control {control_id!r} is not in the catalogue")
-    wanted = config.getoption("bulkhead_controls")
-    if wanted:
-        selected_ids = {control_id.strip() for control_id in wanted.split(",") if control_id.strip()}
-        unknown = sorted(selected_ids - {control.id for control in catalogue})
+    selected_ids = selected_controls(config, catalogue)
+    deselected = [item for item in items if control_of(item) not in selected_ids]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if control_of(item) in selected_ids]
+    for item in items:  # with pytest-xdist --dist=loadgroup, one worker audits all of a host
+        item.add_marker(pytest.mark.xdist_group(host_name(item)))
+
+
+def _listed(config: pytest.Config, option: str) -> set[str]:
+    value = config.getoption(option) or ""
+    return {entry.strip() for entry in value.split(",") if entry.strip()}
+
+
+def selected_controls(config: pytest.Config, catalogue: Catalogue) -> set[str]:
+    """The control IDs to audit after --bulkhead-controls/-sections and their exclusions."""
+    known_ids = {control.id for control in catalogue}
+    known_sections = set(catalogue.sections())
+    for option, known, what in (
+        ("bulkhead_controls", known_ids, "control(s)"),
+        ("bulkhead_exclude_controls", known_ids, "control(s)"),
+        ("bulkhead_sections", known_sections, "section(s)"),
+        ("bulkhead_exclude_sections", known_sections, "section(s)"),
+    ):
+        unknown = sorted(_listed(config, option) - known)
         if unknown:
-            raise pytest.UsageError(f"--bulkhead-controls: unknown control(s) {', '.join(unknown)}")
-        deselected = [item for item in items if control_of(item) not in selected_ids]
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
-            items[:] = [item for item in items if control_of(item) in selected_ids]
+            flag = "--" + option.replace("_", "-")
+            raise pytest.UsageError(f"{flag}: unknown {what} {', '.join(unknown)}")
+    selected = set(known_ids)
+    if _listed(config, "bulkhead_controls") or _listed(config, "bulkhead_sections"):
+        sections = _listed(config, "bulkhead_sections")
+        selected = _listed(config, "bulkhead_controls") | {c.id for c in catalogue if c.section in sections}
+    excluded_sections = _listed(config, "bulkhead_exclude_sections")
+    selected -= _listed(config, "bulkhead_exclude_controls")
+    selected -= {control.id for control in catalogue if control.section in excluded_sections}
+    return selected
 
 
 def host_name(item: pytest.Item) -> str:
@@ -87,6 +131,7 @@ def host_name(item: pytest.Item) -> str:
 
 
 _states: dict[str, HostState] = {}
+_facts_sent: set[str] = set()
 
 
 @pytest.fixture
@@ -95,7 +140,7 @@ def state(host: Any, request: pytest.FixtureRequest) -> HostState:
     name = host.backend.get_hostname()
     if name not in _states:
         _states[name] = collect(host, name)
-        request.config.stash[_facts_key][name] = {"collection_seconds": round(_states[name].seconds, 3)}
+        request.config.stash[_facts_key][name] = host_summary(_states[name])
     return _states[name]
 
 
@@ -136,14 +181,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     result, reason = classify(call.excinfo)
     if call.when == "teardown" and result is Outcome.NOT_APPLICABLE:
         return
+    host = host_name(item)
     report.user_properties.extend(
         [
             (_CONTROL, control_id),
-            (_HOST, host_name(item)),
+            (_HOST, host),
             (_OUTCOME, result.value),
             (_REASON, reason or ""),
         ]
     )
+    # The host's facts ride along with its first report, so that they reach an xdist controller.
+    facts = item.config.stash[_facts_key].get(host)
+    if facts is not None and host not in _facts_sent:
+        _facts_sent.add(host)
+        report.user_properties.append((_FACTS, json.dumps(facts)))
 
 
 class _Recorder:
@@ -157,6 +208,8 @@ class _Recorder:
         if _CONTROL not in properties:
             return
         book = self.config.stash[_book_key]
+        if _FACTS in properties:
+            self.config.stash[_facts_key][properties[_HOST]] = json.loads(properties[_FACTS])
         for line in (properties[_REASON] or "").splitlines() or [""]:
             book.record(
                 properties[_HOST],
@@ -171,14 +224,41 @@ class _Recorder:
             return  # an xdist worker: the controller writes the reports
         book = self.config.stash[_book_key]
         catalogue = self.config.stash[_catalogue_key]
+        waivers = self.config.stash[_waivers_key]
+        if waivers:
+            self.config.stash[_notes_key] = apply_waivers(book, waivers, host_groups(self.config, list(book.hosts)))
+        seconds = round(time.monotonic() - self.config.stash[_started_key], 3)
+        facts = self.config.stash[_facts_key]
         junit_path = self.config.getoption("bulkhead_junit")
         json_path = self.config.getoption("bulkhead_json")
+        html_path = self.config.getoption("bulkhead_html")
         if junit_path:
             write_atomically(Path(junit_path), junit_report(book, catalogue))
         if json_path:
-            facts = self.config.stash[_facts_key]
-            write_atomically(Path(json_path), json_report(book, catalogue, facts))
+            write_atomically(Path(json_path), json_report(book, catalogue, facts, seconds))
+        if html_path:
+            write_atomically(Path(html_path), html_report(book, catalogue, facts, seconds))
 
 
 def result_book(config: pytest.Config) -> ResultBook:
     return config.stash[_book_key]
+
+
+def waiver_notes(config: pytest.Config) -> list[str]:
+    """One line per expired waiver that would have matched a finding."""
+    return config.stash[_notes_key]
+
+
+def host_groups(config: pytest.Config, hosts: list[str]) -> dict[str, set[str]]:
+    """Ansible inventory groups of each audited host, for waivers that name a group."""
+    inventory = config.getoption("ansible_inventory", None)
+    if not inventory or not any(waiver.group for waiver in config.stash[_waivers_key]):
+        return {}
+    from testinfra.utils.ansible_runner import AnsibleRunner
+
+    runner = AnsibleRunner(inventory)
+    groups: dict[str, set[str]] = {host: set() for host in hosts}
+    for group in {waiver.group for waiver in config.stash[_waivers_key] if waiver.group}:
+        for member in runner.get_hosts(group):
+            groups.setdefault(member, set()).add(group)
+    return groups

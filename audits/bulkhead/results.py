@@ -27,12 +27,37 @@ class ControlResult:
     outcomes: list[Outcome] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     duration: float = 0.0
+    findings: list[str] = field(default_factory=list)  # the reasons that came from failures
+    waived: list[str] = field(default_factory=list)  # "finding (waived: justification, until DATE)"
+    notes: list[str] = field(default_factory=list)  # e.g. an expired waiver that no longer waives
 
     def add(self, outcome: Outcome, reason: str | None, duration: float) -> None:
         self.outcomes.append(outcome)
         self.duration += duration
         if reason and reason not in self.reasons:
             self.reasons.append(reason)
+        if outcome is Outcome.FAIL and reason and reason not in self.findings:
+            self.findings.append(reason)
+
+    def waive(self, finding: str, note: str) -> None:
+        """Waive one finding; when none is left the control's failures become WAIVED."""
+        if finding not in self.findings:
+            return
+        self.findings.remove(finding)
+        if finding in self.reasons:
+            self.reasons.remove(finding)
+        self.waived.append(f"{finding} (waived: {note})")
+        if not self.findings:
+            self.outcomes = [Outcome.WAIVED if outcome is Outcome.FAIL else outcome for outcome in self.outcomes]
+            if not self.reasons:
+                self.reasons = list(self.waived)
+
+    @property
+    def details(self) -> list[str]:
+        """Every line a report shows: reasons, then waived findings and notes not already listed."""
+        lines = list(self.reasons)
+        lines += [line for line in self.waived + self.notes if line not in lines]
+        return lines
 
     @property
     def outcome(self) -> Outcome:

@@ -59,3 +59,35 @@ def collect(testinfra_host: Any, name: str) -> HostState:
     except ValueError as error:
         return HostState(name, {}, elapsed, f"state collection on {name} returned no JSON: {error}")
     return HostState(name, facts, elapsed)
+
+
+def host_summary(state: HostState) -> dict[str, Any]:
+    """Facts about the host for reports: engines, versions, counts, timings (no container detail)."""
+    summary: dict[str, Any] = {"collection_seconds": round(state.seconds, 3)}
+    if state.collection_error:
+        summary["collection_error"] = state.collection_error
+        return summary
+
+    def value(name: str) -> Any:
+        entry = state.facts.get(name) or {}
+        return entry.get("value")
+
+    containers = value("containers")
+    images = value("images")
+    engines = value("engines")
+    summary["engines"] = [engine["engine"] for engine in engines] if engines is not None else None
+    versions = value("engine_versions") or {}
+    summary["engine_versions"] = {
+        engine: (server or {}).get("Version") for engine, server in versions.items() if isinstance(server, dict)
+    }
+    if containers is not None:
+        summary["containers"] = len(containers)
+        summary["running_containers"] = sum(1 for container in containers if container["State"].get("Running"))
+    if images is not None:
+        summary["images"] = len(images)
+    if value("kernel_security") is not None:
+        summary["kernel_security"] = value("kernel_security")
+    if value("engine_seconds") is not None:
+        summary["engine_collection_seconds"] = value("engine_seconds")
+    summary["unavailable_facts"] = sorted(name for name, entry in state.facts.items() if "error" in entry)
+    return summary
