@@ -1,0 +1,172 @@
+"""Section 4-7 checks on inspect documents: what real containers cannot show on these machines.
+
+``--privileged`` fails on our VMs and their kernel has neither AppArmor nor SELinux, so 5.4, 5.1 and
+5.2 are verified here on documents shaped like the collector's (``slim_container`` of a real
+``docker inspect``), next to the integration tests that run real containers for the other checks.
+"""
+
+import importlib.util
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bulkhead.config import AuditConfig
+from bulkhead.state import FactUnavailable, HostState
+
+SUITES = Path(__file__).resolve().parents[2] / "audits" / "bulkhead" / "suites"
+COLLECTOR_ENGINES = SUITES.parent / "collector_engines.py"
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+engines = load(COLLECTOR_ENGINES)
+runtime = load(SUITES / "test_5_container_runtime.py")
+images = load(SUITES / "test_4_container_images.py")
+swarm = load(SUITES / "test_7_swarm.py")
+DOCKER = {"kind": "docker", "mode": "rootful", "user": None, "cli": ["docker"], "env": {}, "socket": None}
+
+
+def inspect(name="web", **host_config):
+    """A `docker inspect` document of a running container (the fields Docker 20.10 writes)."""
+    return {
+        "Id": f"{name}-id",
+        "Name": f"/{name}",
+        "Image": "sha256:img",
+        "State": {"Status": "running", "Running": True, "Pid": 0},
+        "Config": {"User": "", "Image": "busybox", "Env": ["PASSWORD=hunter2", "PATH=/bin"]},
+        "HostConfig": {"CapAdd": None, "CapDrop": None, "SecurityOpt": None, "NetworkMode": "default"} | host_config,
+        "AppArmorProfile": "docker-default",
+        "ProcessLabel": "",
+        "Mounts": [],
+        "NetworkSettings": {"Ports": {}, "Networks": {"bridge": {}}},
+    }
+
+
+def state_of(*documents, apparmor=False, selinux=False, cgroup_version=2, engine=DOCKER, **facts):
+    containers = [engines.slim_container(document, engine) for document in documents]
+    all_facts = {
+        "containers": {"value": containers},
+        "images": {"value": []},
+        "kernel_security": {"value": {"apparmor": apparmor, "selinux": selinux, "cgroup_version": cgroup_version}},
+        "dockerd_processes": {"value": [["dockerd"]]},
+        "daemon_json": {"value": {"exists": False, "settings": {}}},
+        "engines": {"value": [{"engine": "docker (rootful)", "kind": "docker"}]},
+    }
+    all_facts.update({name: {"value": value} for name, value in facts.items()})
+    return HostState("test", all_facts)
+
+
+def outcome(check, *args):
+    try:
+        check(*args)
+    except pytest.fail.Exception as error:
+        return "fail", error.msg.splitlines()
+    except pytest.skip.Exception as error:
+        return "not_applicable", [error.msg]
+    return "pass", []
+
+
+def test_environment_values_never_leave_the_collector():
+    slim = engines.slim_container(inspect(), DOCKER)
+    assert slim["Config"]["EnvNames"] == ["PASSWORD", "PATH"]
+    assert "hunter2" not in repr(slim)
+
+
+def test_a_privileged_container_fails_5_4_and_keeps_net_raw():
+    state = state_of(inspect("admin", Privileged=True), inspect("app", Privileged=False, CapDrop=["NET_RAW"]))
+    assert outcome(runtime.test_not_privileged, state) == ("fail", ["container admin: runs --privileged"])
+    assert outcome(runtime.test_net_raw_dropped, state) == ("fail", ["container admin: keeps NET_RAW (privileged)"])
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (inspect(SecurityOpt=["apparmor=unconfined"]), "fail"),
+        (inspect() | {"AppArmorProfile": "unconfined"}, "fail"),
+        (inspect() | {"AppArmorProfile": ""}, "fail"),
+        (inspect(), "pass"),
+    ],
+)
+def test_apparmor_5_1_where_the_host_has_apparmor(document, expected):
+    assert outcome(runtime.test_apparmor_profile, state_of(document, apparmor=True))[0] == expected
+
+
+def test_apparmor_and_selinux_do_not_apply_where_the_kernel_has_neither():
+    state = state_of(inspect(SecurityOpt=["apparmor=unconfined", "label=disable"]))
+    assert outcome(runtime.test_apparmor_profile, state)[0] == "not_applicable"
+    assert outcome(runtime.test_selinux_options, state)[0] == "not_applicable"
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (inspect(SecurityOpt=["label=disable"]) | {"ProcessLabel": "x"}, "runs with label=disable"),
+        (inspect() | {"ProcessLabel": ""}, "runs without an SELinux process label"),
+    ],
+)
+def test_selinux_5_2_where_the_host_has_selinux(document, reason):
+    status, lines = outcome(runtime.test_selinux_options, state_of(document, selinux=True))
+    assert status == "fail" and lines[0].startswith(f"container web: {reason}")
+
+
+def test_no_new_privileges_explicit_false_fails_even_when_the_daemon_sets_it():
+    state = state_of(
+        inspect("off", SecurityOpt=["no-new-privileges:false"]),
+        inspect("inherits"),
+        daemon_json={"exists": True, "settings": {"no-new-privileges": True}},
+    )
+    assert outcome(runtime.test_no_new_privileges, state) == (
+        "fail",
+        ["container off: sets no-new-privileges=false explicitly"],
+    )
+
+
+def test_a_rootless_memory_limit_on_cgroup_v1_is_not_a_pass():
+    rootless = DOCKER | {"mode": "rootless", "user": "alice"}
+    state = state_of(inspect(Memory=268435456), cgroup_version=1, engine=rootless)
+    status, lines = outcome(runtime.test_memory_limited, state)
+    assert status == "fail"
+    assert lines == ["container web [docker (rootless, user alice)]: memory limit 256 MiB is NOT enforced "
+                     "(rootless engine on cgroup v1)"]  # fmt: skip
+
+
+def test_no_running_container_makes_runtime_checks_not_applicable():
+    assert outcome(runtime.test_not_privileged, state_of())[0] == "not_applicable"
+
+
+def test_an_unreadable_container_list_is_an_error():
+    state = HostState("test", {"containers": {"error": "docker (rootful): docker ps failed: permission denied"}})
+    with pytest.raises(FactUnavailable, match="permission denied"):
+        runtime.test_not_privileged(state)
+
+
+def test_image_age_over_the_threshold(monkeypatch):
+    old = (datetime.now(UTC) - timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+    image = {"Id": "sha256:img", "RepoTags": ["app:1"], "Created": old, "Config": {}}
+    state = state_of(inspect(), images=[engines.slim_image(image, DOCKER)])
+    status, lines = outcome(images.test_image_age, state, AuditConfig({"max_image_age_days": 90}))
+    assert status == "fail" and lines[0].startswith("image app:1: built 400 days ago, over the 90-day limit")
+    assert outcome(images.test_image_age, state, AuditConfig({"max_image_age_days": 500}))[0] == "pass"
+
+
+def test_swarm_checks_apply_only_to_an_active_swarm():
+    inactive = state_of(docker_info={"Swarm": {"LocalNodeState": "inactive"}}, docker_networks=[])
+    assert outcome(swarm.test_swarm_mode_only_when_needed, inactive, AuditConfig())[0] == "pass"
+    assert outcome(swarm.test_overlay_networks_encrypted, inactive)[0] == "not_applicable"
+    active = state_of(
+        docker_info={"Swarm": {"LocalNodeState": "active"}},
+        docker_networks=[{"Name": "backend", "Driver": "overlay", "Options": {}}],
+    )
+    assert outcome(swarm.test_swarm_mode_only_when_needed, active, AuditConfig())[0] == "fail"
+    assert outcome(swarm.test_overlay_networks_encrypted, active) == (
+        "fail",
+        ["overlay network backend: not encrypted (create it with --opt encrypted)"],
+    )
