@@ -50,6 +50,7 @@ class _Session:
 
     def __init__(self, progress: TextIO | None) -> None:
         self.book: ResultBook | None = None
+        self.catalogue: Catalogue | None = None
         self.notes: list[str] = []
         self.progress = progress
         self.total = 0
@@ -72,9 +73,10 @@ class _Session:
         self.progress.flush()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from bulkhead.pytest_plugin import result_book, waiver_notes
+        from bulkhead.pytest_plugin import catalogue_of, result_book, waiver_notes
 
         self.book = result_book(session.config)
+        self.catalogue = catalogue_of(session.config)
         self.notes = waiver_notes(session.config)
         if self.progress is not None:
             self.progress.write("\r" + " " * 78 + "\r")
@@ -148,8 +150,11 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         value = getattr(args, option)
         if value:
             arguments.append(f"--bulkhead-{option.replace('_', '-')}={value}")
+    # Plugins are named rather than auto-loaded from every installed package: faster start-up, and
+    # an unrelated pytest plugin in the environment cannot change how an audit runs.
+    arguments += ["-p", "testinfra.plugin"]
     if args.parallel and args.parallel > 1:
-        arguments += ["-p", "xdist", f"--numprocesses={args.parallel}", "--dist=loadgroup"]
+        arguments += ["-p", "xdist.plugin", f"--numprocesses={args.parallel}", "--dist=loadgroup"]
     return arguments
 
 
@@ -167,8 +172,16 @@ def _audit(args: argparse.Namespace) -> int:
     interactive = sys.stderr.isatty() and not args.no_progress
     session = _Session(sys.stderr if interactive else None)
     captured = io.StringIO()
-    with contextlib.redirect_stdout(captured):
-        code = pytest.main(arguments, plugins=[session])
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # xdist workers inherit it too
+    try:
+        with contextlib.redirect_stdout(captured):
+            code = pytest.main(arguments, plugins=[session])
+    finally:
+        if autoload is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
     if session.book is None or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         sys.stderr.write(captured.getvalue())
         print("bulkhead: the audit did not run (see the messages above)", file=sys.stderr)
@@ -176,7 +189,7 @@ def _audit(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not session.book.hosts:
         print("bulkhead: no control was audited", file=sys.stderr)
         return EXIT_ERROR
-    catalogue = load_catalogue()
+    catalogue = session.catalogue or load_catalogue()
     colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     print_summary(session.book, catalogue, colour=colour, verbose=args.verbose)
     for note in session.notes:

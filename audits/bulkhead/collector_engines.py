@@ -8,15 +8,18 @@ the target, so that no value (password, token) ever leaves it. Standard library 
 """
 
 import contextlib
+import http.client
 import json
 import os
 import pwd
+import socket as _socket
 import stat
 import subprocess
 import threading
 import time
 
 COMMAND_TIMEOUT = 60
+API_CONNECTIONS = 4  # parallel keep-alive connections for per-object inspects over the API
 
 
 class FactError(Exception):
@@ -223,8 +226,114 @@ def slim_image(document, engine):
     }
 
 
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        http.client.HTTPConnection.__init__(self, "localhost", timeout=COMMAND_TIMEOUT)
+        self.unix_path = path
+
+    def connect(self):
+        connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        connection.settimeout(COMMAND_TIMEOUT)
+        connection.connect(self.unix_path)
+        self.sock = connection
+
+
+class DockerApi:
+    """The Docker Engine API on a unix socket: no CLI process per call, inspects spread over a few
+    keep-alive connections (the CLI's `docker inspect a b c` also makes one API request per object)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.path = engine["socket"]
+
+    def get(self, path, connection=None, missing_ok=False):
+        own = connection is None
+        connection = connection or _UnixConnection(self.path)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            raise FactError("{}: API {} failed: {}".format(_engine_label(self.engine), path, error)) from None
+        finally:
+            if own:
+                connection.close()
+        if response.status == 404 and missing_ok:
+            return None  # removed between listing and inspect: it is gone, nothing to audit
+        if response.status != 200:
+            raise FactError(
+                "{}: API {} answered {}: {}".format(
+                    _engine_label(self.engine), path, response.status, body.decode("utf-8", "replace").strip()[:200]
+                )
+            )
+        return json.loads(body.decode("utf-8"))
+
+    def inspect_all(self, kind, ids):
+        chunks = [ids[index::API_CONNECTIONS] for index in range(API_CONNECTIONS)]
+        found = [[] for _ in chunks]
+        errors = []
+
+        def worker(index):
+            connection = _UnixConnection(self.path)
+            try:
+                for identifier in chunks[index]:
+                    document = self.get("/{}/{}/json".format(kind, identifier), connection, missing_ok=True)
+                    if document is not None:
+                        found[index].append(document)
+            except FactError as error:
+                errors.append(error)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, args=(index,)) for index in range(len(chunks)) if chunks[index]]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        order = {identifier: position for position, identifier in enumerate(ids)}
+        documents = [document for part in found for document in part]
+        return sorted(documents, key=lambda document: order.get(document.get("Id"), 0))
+
+    def containers(self):
+        ids = [entry["Id"] for entry in self.get("/containers/json?all=1")]
+        return self.inspect_all("containers", ids)
+
+    def images(self):
+        ids = sorted({entry["Id"] for entry in self.get("/images/json")})
+        return self.inspect_all("images", ids)
+
+    def version(self):
+        return self.get("/version")
+
+
+class EngineCli:
+    """An engine through its command line (Podman, or a Docker socket we may not open directly)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def containers(self):
+        ids = _run_engine(self.engine, ["ps", "--all", "--quiet", "--no-trunc"]).split()
+        return json.loads(_run_engine(self.engine, ["container", "inspect", *ids])) if ids else []
+
+    def images(self):
+        ids = sorted(set(_run_engine(self.engine, ["images", "--quiet", "--no-trunc"]).split()))
+        return json.loads(_run_engine(self.engine, ["image", "inspect", *ids])) if ids else []
+
+    def version(self):
+        return json.loads(_run_engine(self.engine, ["version", "--format", "{{json .}}"])).get("Server") or {}
+
+
+def engine_client(engine):
+    if engine["kind"] == "docker" and engine["socket"] and os.access(engine["socket"], os.R_OK | os.W_OK):
+        return DockerApi(engine)
+    return EngineCli(engine)
+
+
 def _engine_snapshot(engine):
-    """One listing and one inspect for containers, the same for images."""
+    """Every container and every image of one engine, inspected, and the engine's version."""
     snapshot = {
         "engine": _engine_label(engine),
         "kind": engine["kind"],
@@ -233,19 +342,17 @@ def _engine_snapshot(engine):
         "socket": engine["socket"],
     }
     results = {}
+    client = engine_client(engine)
+    snapshot["access"] = "api" if isinstance(client, DockerApi) else "cli"
 
     def containers():
-        ids = _run_engine(engine, ["ps", "--all", "--quiet", "--no-trunc"]).split()
-        documents = json.loads(_run_engine(engine, ["container", "inspect", *ids])) if ids else []
-        results["containers"] = [slim_container(document, engine) for document in documents]
+        results["containers"] = [slim_container(document, engine) for document in client.containers()]
 
     def images():
-        ids = sorted(set(_run_engine(engine, ["images", "--quiet", "--no-trunc"]).split()))
-        documents = json.loads(_run_engine(engine, ["image", "inspect", *ids])) if ids else []
-        results["images"] = [slim_image(document, engine) for document in documents]
+        results["images"] = [slim_image(document, engine) for document in client.images()]
 
     def version():
-        results["version"] = json.loads(_run_engine(engine, ["version", "--format", "{{json .}}"]))
+        results["version"] = client.version()
 
     errors = {}
 
@@ -410,12 +517,11 @@ def engine_facts():
     facts = {
         "engines": {
             "value": [
-                {key: snapshot[key] for key in ("engine", "kind", "mode", "user", "socket")} for snapshot in snapshots
+                {key: snapshot[key] for key in ("engine", "kind", "mode", "user", "socket", "access")}
+                for snapshot in snapshots
             ]
         },
-        "engine_versions": {
-            "value": {snapshot["engine"]: (snapshot.get("version") or {}).get("Server") for snapshot in snapshots}
-        },
+        "engine_versions": {"value": {snapshot["engine"]: snapshot.get("version") for snapshot in snapshots}},
         "containers": fact(_from_snapshots, snapshots, "containers"),
         "images": fact(_from_snapshots, snapshots, "images"),
     }

@@ -244,6 +244,10 @@ def result_book(config: pytest.Config) -> ResultBook:
     return config.stash[_book_key]
 
 
+def catalogue_of(config: pytest.Config) -> Catalogue:
+    return config.stash[_catalogue_key]
+
+
 def waiver_notes(config: pytest.Config) -> list[str]:
     """One line per expired waiver that would have matched a finding."""
     return config.stash[_notes_key]

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from bulkhead import __version__
@@ -125,12 +124,15 @@ def json_report(
 
 # Failures first, then what could not be decided, what was waived, what passed, what did not apply.
 OUTCOME_ORDER = (Outcome.FAIL, Outcome.ERROR, Outcome.WAIVED, Outcome.PASS, Outcome.NOT_APPLICABLE)
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("bulkhead", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+
+def _template(name: str) -> Any:
+    import jinja2  # only when an HTML report is asked for
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("bulkhead", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
+    return environment.get_template(name)
 
 
 def _counts(results: list[ControlResult]) -> dict[str, int]:
@@ -187,7 +189,7 @@ def html_report(
         {"name": host, "counts": _counts(list(by_control.values())), "facts": host_facts.get(host, {})}
         for host, by_control in book.hosts.items()
     ]
-    return _TEMPLATES.get_template("report.html.j2").render(
+    return _template("report.html.j2").render(
         generated=datetime.now(UTC).isoformat(timespec="seconds"),
         version=__version__,
         seconds=seconds if seconds is not None else "?",
