@@ -25,6 +25,7 @@ help:
 	@echo "make molecule    every molecule scenario: $(SCENARIOS)"
 	@echo "make molecule-X  one scenario"
 	@echo "make docs        regenerate the control table in README.md from the catalogue"
+	@echo "make bench       time full audits with 0, 50, 200 and 500 containers (bench/RESULTS.md)"
 
 $(STAMPS):
 	@mkdir -p $@
@@ -66,6 +67,10 @@ test: lint unit integration molecule
 
 demo: deps images
 	@bash scripts/demo.sh
+
+# Not part of `make test`: speed is measured here, never asserted in tests.
+bench: deps engine
+	$(BIN)/python bench/bench.py --write
 
 docs: deps
 	$(BIN)/python scripts/render_docs.py
