@@ -63,6 +63,17 @@ CLEAN = [
     "-p", "127.0.0.1:18080:8080",
 ]  # fmt: skip
 
+WAIVERS = """
+- control: "5.3"
+  container: bulkhead-it-waived
+  justification: Profiler sidecar needs ptrace (PERF-7)
+  expires: 2999-12-31
+- control: "5.3"
+  container: bulkhead-it-caps
+  justification: Temporary network tuning
+  expires: 2020-01-01
+"""
+
 
 def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
@@ -96,6 +107,7 @@ def audited(tmp_path_factory, docker_engine):
                 options = ["-e", f"BULKHEAD_IT_SECRET={SECRET}"]  # and a planted secret
             docker("run", "-d", "--name", f"bulkhead-it-{suffix}", *options, IMAGE, *command)
         docker("run", "-d", "--name", "bulkhead-it-clean", *CLEAN, IMAGE, "sleep", "3600")
+        docker("run", "-d", "--name", "bulkhead-it-waived", "--cap-add", "SYS_PTRACE", IMAGE, "sleep", "3600")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the unhealthy one needs a failed probe or two
             health = docker("inspect", "--format", "{{.State.Health.Status}}", "bulkhead-it-unhealthy").stdout
@@ -103,9 +115,10 @@ def audited(tmp_path_factory, docker_engine):
                 break
             time.sleep(0.5)
         reports = tmp_path_factory.mktemp("reports")
+        (reports / "waivers.yml").write_text(WAIVERS)
         completed = subprocess.run(
             [sys.executable, "-m", "bulkhead.cli", "audit", "--hosts=local://", "--sections=4,5",
-             f"--reports={reports}", "--verbose"],
+             f"--reports={reports}", "--verbose", f"--waivers={reports}/waivers.yml"],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         yield completed, reports
@@ -145,6 +158,28 @@ def test_a_clean_container_passes_every_runtime_check(audited):
         if line.startswith("container bulkhead-it-clean:")
     ]
     assert not named
+
+
+def test_a_waived_finding_shows_as_waived_and_an_expired_waiver_stops_waiving(audited):
+    _completed, reports = audited
+    control = controls(reports)["5.3"]
+    assert not [line for line in control["reasons"] if line.startswith("container bulkhead-it-waived:")]
+    assert any(
+        line.startswith("container bulkhead-it-waived: adds capabilities SYS_PTRACE (waived: Profiler sidecar")
+        for line in control["waived"]
+    ), control["waived"]
+    assert any(line.startswith("container bulkhead-it-caps:") for line in control["reasons"])
+    assert any("expired on 2020-01-01" in note and "bulkhead-it-caps" in note for note in control["notes"])
+
+
+def test_a_waiver_for_an_unknown_control_is_bad_input(tmp_path):
+    (tmp_path / "waivers.yml").write_text("- {control: '9.99', justification: x, expires: 2999-01-01}\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bulkhead.cli", "audit", f"--waivers={tmp_path}/waivers.yml"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "control '9.99' is not in the catalogue" in completed.stderr
 
 
 def test_a_planted_secret_appears_in_no_report(audited):
