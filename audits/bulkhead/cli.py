@@ -59,6 +59,9 @@ class _Session:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
+        if self.progress is not None:
+            self.progress.write(f"\r  {self.total} checks to run; collecting the hosts' state...")
+            self.progress.flush()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.progress is None or not (report.when == "call" or (report.when == "setup" and report.failed)):
@@ -67,7 +70,7 @@ class _Session:
         width = 30
         filled = int(width * self.done / self.total) if self.total else width
         self.progress.write(
-            f"\r  auditing [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} checks"
+            "\r" + " " * 78 + f"\r  auditing [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} checks"
             f"  {time.monotonic() - self.started:5.1f} s"
         )
         self.progress.flush()
