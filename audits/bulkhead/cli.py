@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -90,8 +91,16 @@ def _csv(value: str | None) -> list[str]:
     return [entry.strip() for entry in (value or "").split(",") if entry.strip()]
 
 
+def _ansible_on_path() -> None:
+    """ansible-inventory (testinfra's ansible backend and --limit use it) lives beside our Python
+    in a virtualenv that may not be activated."""
+    if shutil.which("ansible-inventory") is None:
+        os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def resolve_hosts(args: argparse.Namespace) -> str:
     """The testinfra host specs to audit; ``--limit`` narrows ansible:// specs to matching hosts."""
+    _ansible_on_path()
     hosts = args.hosts or ("ansible://all" if args.inventory else "local://")
     if not args.limit:
         return hosts
@@ -101,7 +110,8 @@ def resolve_hosts(args: argparse.Namespace) -> str:
 
     try:
         runner = AnsibleRunner(args.inventory)
-        allowed = set(runner.get_hosts(args.limit))
+        # Ansible's host pattern lists: "web*,db-1" or "web*:db-1" (testinfra matches one at a time)
+        allowed = {name for pattern in args.limit.replace(":", ",").split(",") for name in runner.get_hosts(pattern)}
         specs = []
         for spec in _csv(hosts):
             if spec.startswith("ansible://"):

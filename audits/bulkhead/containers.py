@@ -129,8 +129,8 @@ def image_age_days(image: Image, now: datetime | None = None) -> int | None:
     text = str(created).replace("Z", "+00:00")
     if "." in text:  # Docker writes nanoseconds; fromisoformat takes at most microseconds
         head, tail = text.split(".", 1)
-        digits = "".join(character for character in tail if character.isdigit())
-        text = f"{head}.{digits[:6]}{tail[len(digits) :]}"
+        count = len(tail) - len(tail.lstrip("0123456789"))
+        text = f"{head}.{tail[:count][:6]}{tail[count:]}"
     try:
         built = datetime.fromisoformat(text)
     except ValueError:

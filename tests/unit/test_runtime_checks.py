@@ -149,12 +149,22 @@ def test_an_unreadable_container_list_is_an_error():
 
 
 def test_image_age_over_the_threshold(monkeypatch):
-    old = (datetime.now(UTC) - timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+    old = (datetime.now(UTC) - timedelta(days=400, hours=1)).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
     image = {"Id": "sha256:img", "RepoTags": ["app:1"], "Created": old, "Config": {}}
     state = state_of(inspect(), images=[engines.slim_image(image, DOCKER)])
     status, lines = outcome(images.test_image_age, state, AuditConfig({"max_image_age_days": 90}))
     assert status == "fail" and lines[0].startswith("image app:1: built 400 days ago, over the 90-day limit")
     assert outcome(images.test_image_age, state, AuditConfig({"max_image_age_days": 500}))[0] == "pass"
+
+
+@pytest.mark.parametrize(
+    "created",
+    ["2026-01-01T00:00:00.123456789Z", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00.5+01:00", "2026-01-01T00:00:00"],
+)
+def test_image_build_dates_in_the_formats_engines_write(created):
+    from bulkhead.containers import image_age_days
+
+    assert image_age_days({"Created": created}, datetime(2026, 1, 11, 0, 0, 1, tzinfo=UTC)) == 10
 
 
 def test_swarm_checks_apply_only_to_an_active_swarm():
