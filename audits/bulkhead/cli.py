@@ -291,8 +291,9 @@ def controls_markdown() -> str:
 def _compare(args: argparse.Namespace) -> int:
     before = _outcomes(Path(args.before))
     after = _outcomes(Path(args.after))
+    order = {control.id: index for index, control in enumerate(load_catalogue())}
     current_host = None
-    for host, control_id in sorted(before.keys() | after.keys()):
+    for host, control_id in sorted(before.keys() | after.keys(), key=lambda key: (key[0], order.get(key[1], 1e9))):
         if host != current_host:
             current_host = host
             print(f"{host}\n  {'control':<10} {'before':<15} {'after':<15} title")
