@@ -403,16 +403,27 @@ def _from_snapshots(snapshots, part):
 
 
 def container_processes(containers):
-    """Process names (comm only, never command lines) per running container, from the host's /proc."""
+    """Process names (comm only, never command lines) per running container, from the host's /proc.
+
+    Containers sharing the host's PID namespace (--pid=host, CIS 5.15) get an empty list: their
+    processes are the host's. Containers sharing one namespace (--pid=container:X) share a list."""
+    try:
+        own = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        own = None
     wanted = {}
+    names = {}
     for container in containers:
         pid = container["State"].get("Pid")
-        if container["State"].get("Running") and pid:
-            try:
-                wanted[os.readlink("/proc/{}/ns/pid".format(pid))] = container["Id"]
-            except OSError:
-                continue
-    names = {container_id: [] for container_id in wanted.values()}
+        if not (container["State"].get("Running") and pid):
+            continue
+        try:
+            namespace = os.readlink("/proc/{}/ns/pid".format(pid))
+        except OSError:
+            continue  # not visible from here: the check reports it as unreadable
+        names[container["Id"]] = []
+        if namespace != own and container["HostConfig"].get("PidMode") != "host":
+            wanted.setdefault(namespace, []).append(container["Id"])
     if not wanted:
         return names
     for entry in os.listdir("/proc"):
@@ -423,9 +434,11 @@ def container_processes(containers):
             if namespace not in wanted:
                 continue
             with open("/proc/{}/comm".format(entry), encoding="utf-8", errors="replace") as handle:
-                names[wanted[namespace]].append(handle.read().strip())
+                comm = handle.read().strip()
         except OSError:
             continue
+        for container_id in wanted[namespace]:
+            names[container_id].append(comm)
     return {container_id: sorted(set(found)) for container_id, found in names.items()}
 
 

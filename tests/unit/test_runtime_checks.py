@@ -189,3 +189,16 @@ def test_file_stats_report_mode_owner_and_absence(tmp_path):
     stats = engines.file_stats((str(present), str(tmp_path / "missing")))
     assert stats[str(present)]["mode"] == "0640" and stats[str(present)]["type"] == "file"
     assert stats[str(tmp_path / "missing")] == {"exists": False}
+
+
+def test_rootless_docker_and_podman_are_detected_per_user(tmp_path, monkeypatch):
+    runtime_dir = tmp_path / "1000"
+    (runtime_dir / "containers").mkdir(parents=True)
+    (runtime_dir / "docker.sock").touch()
+    monkeypatch.setattr(engines, "_runtime_dirs", lambda: [(1000, "alice", str(runtime_dir))])
+    monkeypatch.setattr(engines, "_which", lambda name: f"/usr/bin/{name}")
+    found = [(e["kind"], e["mode"], e["user"]) for e in engines.detect_engines()]
+    assert ("docker", "rootless", "alice") in found
+    assert ("podman", "rootless", "alice") in found
+    rootless = next(e for e in engines.detect_engines() if e["kind"] == "docker" and e["mode"] == "rootless")
+    assert rootless["env"] == {"DOCKER_HOST": f"unix://{runtime_dir}/docker.sock"}
