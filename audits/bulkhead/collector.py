@@ -15,7 +15,7 @@ import sys
 try:  # state.py sends collector_engines.py ahead of this file; run directly, import it from beside us
     engine_facts  # noqa: B018
 except NameError:
-    from collector_engines import Background, content_trust, engine_facts, kernel_security
+    from collector_engines import Background, content_trust, engine_facts, kernel_security, local_docker_api
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 COMMAND_TIMEOUT = 60
@@ -81,10 +81,16 @@ def process_cmdlines(name):
 
 
 def docker_info():
+    api = local_docker_api()  # the same documents as the CLI's, without a process per call
+    if api is not None:
+        return api.get("/info")
     return json.loads(run(["docker", "info", "--format", "{{json .}}"]))
 
 
 def docker_networks():
+    api = local_docker_api()
+    if api is not None:
+        return api.inspect_all("networks", [network["Id"] for network in api.get("/networks")])
     ids = run(["docker", "network", "ls", "--quiet", "--no-trunc"]).split()
     if not ids:
         return []

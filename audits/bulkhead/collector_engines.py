@@ -277,7 +277,8 @@ class DockerApi:
             connection = _UnixConnection(self.path)
             try:
                 for identifier in chunks[index]:
-                    document = self.get("/{}/{}/json".format(kind, identifier), connection, missing_ok=True)
+                    path = "/{}/{}{}".format(kind, identifier, "" if kind == "networks" else "/json")
+                    document = self.get(path, connection, missing_ok=True)
                     if document is not None:
                         found[index].append(document)
             except FactError as error:
@@ -324,6 +325,16 @@ class EngineCli:
 
     def version(self):
         return json.loads(_run_engine(self.engine, ["version", "--format", "{{json .}}"])).get("Server") or {}
+
+
+def local_docker_api():
+    """The rootful Docker engine's API when its socket is usable here, else None (use the CLI)."""
+    for path in ("/var/run/docker.sock", "/run/docker.sock"):
+        if os.path.exists(path):
+            if os.access(path, os.R_OK | os.W_OK) and "DOCKER_HOST" not in os.environ:
+                return DockerApi({"kind": "docker", "mode": "rootful", "user": None, "socket": path})
+            return None
+    return None
 
 
 def engine_client(engine):
