@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 CATALOGUE_DIR = Path(__file__).parent / "controls"
+# libyaml's safe loader when PyYAML has it: the catalogue is parsed on every audit start.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SEVERITIES = ("low", "medium", "high", "critical")
 LEVELS = (1, 2)
@@ -131,7 +133,7 @@ def _section_sort_key(path: Path) -> tuple[int, str]:
 
 def _load_file(path: Path) -> list[Control]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except yaml.YAMLError as error:
         raise CatalogueError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(document, dict):
