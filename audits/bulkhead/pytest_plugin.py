@@ -53,6 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the catalogue control this audit test verifies")
+    config.addinivalue_line("markers", "xdist_group(name): with pytest-xdist --dist=loadgroup, one worker per host")
     config.stash[_catalogue_key] = load_catalogue()
     config.stash[_book_key] = ResultBook()
     config.stash[_facts_key] = {}
