@@ -40,14 +40,21 @@ def scale_to(count: int) -> None:
     wanted = [f"{PREFIX}{index}" for index in range(count)]
     missing = [name for name in wanted if name not in running]
     extra = [name for name in running if name not in wanted]
-    if extra:
-        docker("rm", "-f", *extra)
+    remove(extra)
 
     def start(name: str) -> None:
         docker("run", "-d", "--name", name, "--network", "none", IMAGE, "sleep", "86400")
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(start, missing))
+
+
+def remove(names: list[str]) -> None:
+    """One container at a time. `docker rm -f` of 100 names removes them concurrently, and on
+    Docker 20.10 that many concurrent container exits deadlocked libnetwork (2026-11-29: every
+    network operation of the machine's dockerd hung, and only a restart of dockerd ends that)."""
+    for name in names:
+        docker("rm", "-f", name, check=False)
 
 
 def docker_wrapper(directory: Path, log: Path) -> None:
@@ -138,9 +145,7 @@ def main() -> int:
             rows.append(measure(count, args.runs))
             print(f"N={count}: {rows[-1]}", flush=True)
     finally:
-        names = ours()
-        for start in range(0, len(names), 100):
-            docker("rm", "-f", *names[start : start + 100], check=False)
+        remove(ours())
     result = table(rows)
     print(result)
     if args.write:

@@ -269,7 +269,9 @@ class DockerApi:
         return json.loads(body.decode("utf-8"))
 
     def inspect_all(self, kind, ids):
-        chunks = [ids[index::API_CONNECTIONS] for index in range(API_CONNECTIONS)]
+        # Networks one at a time: there are few, and libnetwork's locks are best not contended.
+        connections = 1 if kind == "networks" else API_CONNECTIONS
+        chunks = [ids[index::connections] for index in range(connections)]
         found = [[] for _ in chunks]
         errors = []
 
