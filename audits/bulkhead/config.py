@@ -28,6 +28,12 @@ class Key:
 # Add a key here when a check needs a fleet-specific value; the README documents them all.
 KNOWN_KEYS: dict[str, Key] = {
     "docker_group_allowlist": Key(list, [], "users allowed in the docker group (CIS 1.1.2)"),
+    "approved_registries": Key(
+        list,
+        [],
+        "registries (host[:port] or host[:port]/namespace, or mappings with a location) whose images may run"
+        " (BH-4.11, BH-4.13, BH-4.14); mirrors the Ansible variable bulkhead_approved_registries",
+    ),
 }
 
 
