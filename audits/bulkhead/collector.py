@@ -392,6 +392,7 @@ def containers_registries_conf():
     files.extend(_dropins(os.path.join(CONTAINERS_DIR, "registries.conf.d")))
     settings = {}
     registries = {}
+    aliases = {}
     read = []
     for path in files:
         document = _toml_file(path)
@@ -402,9 +403,18 @@ def containers_registries_conf():
             if key == "registry":
                 for entry in value:
                     registries[entry.get("prefix") or entry.get("location", "")] = entry
-            elif key != "aliases":
+            elif key == "aliases":
+                for name, target in value.items():
+                    aliases[name] = {"target": target, "file": path}
+            else:
                 settings[key] = value
-    return {"files": read, "settings": settings, "registries": list(registries.values()), "tools": _container_tools()}
+    return {
+        "files": read,
+        "settings": settings,
+        "registries": list(registries.values()),
+        "aliases": aliases,
+        "tools": _container_tools(),
+    }
 
 
 def containers_conf():

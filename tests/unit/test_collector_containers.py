@@ -61,3 +61,12 @@ def test_the_baseline_is_compared_with_current_fingerprints(etc, tmp_path):
     assert value["recorded"] == recorded
     assert value["current"]["files"][str(tmp_path / "gone")] is None
     assert value["current"]["files"][str(binary)] == collector._sha256(str(binary))
+
+
+def test_aliases_are_collected_with_their_file(etc):
+    (etc / "registries.conf.d").mkdir()
+    (etc / "registries.conf.d" / "shortnames.conf").write_text('[aliases]\n"busybox" = "docker.io/library/busybox"\n')
+    value = collector.fact(collector.containers_registries_conf)["value"]
+    assert value["aliases"] == {
+        "busybox": {"target": "docker.io/library/busybox", "file": f"{etc}/registries.conf.d/shortnames.conf"}
+    }

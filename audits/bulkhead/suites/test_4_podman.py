@@ -3,7 +3,7 @@
 import pytest
 
 from bulkhead.checks import fail, fail_for_each, not_applicable
-from bulkhead.images import approved_registries
+from bulkhead.images import approved, approved_registries
 
 SIGNATURE_TYPES = ("signedBy", "sigstoreSigned")
 UNNEEDED_CAPABILITIES = ("NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_ADMIN", "NET_ADMIN", "SYS_MODULE")
@@ -64,6 +64,16 @@ def test_short_names_resolve_only_to_approved_registries(state, audit_config):
     extra = [host for host in settings.get("unqualified-search-registries", []) if host not in hosts]
     if extra:
         findings.append(f"unqualified-search-registries searches unapproved registries: {', '.join(extra)}")
+    registries = approved_registries(audit_config)
+    outside = sorted(
+        (name, alias) for name, alias in conf.get("aliases", {}).items() if not approved([alias["target"]], registries)
+    )
+    if outside:
+        name, alias = outside[0]
+        findings.append(
+            f"{len(outside)} short-name alias(es) resolve outside the approved registries, e.g. {name} -> "
+            f"{alias['target']} ({alias['file']})"
+        )
     fail_for_each(findings)
 
 
