@@ -39,9 +39,9 @@ def containers(docker_engine, tmp_path_factory):
     archive = root.parent / f"rootfs-{SUFFIX}.tar"
     with tarfile.open(archive, "w") as tar:
         tar.add(root / "bin", arcname="bin")
-    docker("import", "-", BAD_IMAGE, stdin=archive.read_bytes())
-    docker("tag", BAD_IMAGE, GOOD_IMAGE)
     try:
+        docker("import", "-", BAD_IMAGE, stdin=archive.read_bytes())
+        docker("tag", BAD_IMAGE, GOOD_IMAGE)
         for name, image in ((BAD_CONTAINER, BAD_IMAGE), (GOOD_CONTAINER, GOOD_IMAGE)):
             docker("run", "-d", "--name", name, "--network", "none", image, "/bin/sleep", "600")
         yield
