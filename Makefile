@@ -55,6 +55,7 @@ unit: deps
 	$(BIN)/pytest -q tests/unit $(COLLECTION)/tests/unit
 
 integration: deps engine
+	@test -x /bin/busybox || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
 	$(BIN)/pytest -q tests/integration
 
 molecule: $(addprefix molecule-,$(SCENARIOS))

@@ -32,6 +32,12 @@ KNOWN_KEYS: dict[str, Key] = {
     "max_unused_images": Key(int, 25, "images no container uses before image sprawl is a finding (CIS 6.1)"),
     "max_stopped_containers": Key(int, 25, "stopped containers before container sprawl is a finding (CIS 6.2)"),
     "swarm_allowed": Key(bool, False, "this fleet runs Docker swarm on purpose (BH-7.1)"),
+    "approved_registries": Key(
+        list,
+        [],
+        "registries (host[:port] or host[:port]/namespace, or mappings with a location) whose images may run"
+        " (BH-4.11, BH-4.13, BH-4.14); mirrors the Ansible variable bulkhead_approved_registries",
+    ),
 }
 
 

@@ -1,0 +1,98 @@
+# Copyright: Bulkhead contributors
+# Apache License 2.0
+"""Pure logic behind integrity_baseline: fingerprints of engine files and approved images.
+
+The baseline holds no timestamp, so recording the same state twice writes nothing (idempotent,
+exact check mode). No Ansible imports here, so unit tests exercise it directly.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+
+FORMAT_VERSION = 1
+
+
+class BaselineError(Exception):
+    """Anything that must stop the module before it writes."""
+
+
+def sha256_file(path):
+    """Hex sha256 of a file, or None when it does not exist (a missing file is recorded as such)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except IOError as error:
+        if error.errno == 2:
+            return None
+        raise BaselineError("cannot read %s: %s" % (path, error)) from error
+    return digest.hexdigest()
+
+
+def split_reference(reference):
+    """(domain, remainder) of a Docker image reference, with Docker's defaults for short names."""
+    name = reference.split("@", 1)[0]
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first, rest
+    if not rest:
+        return "docker.io", "library/" + name
+    return "docker.io", name
+
+
+def registry_matches(reference, registry):
+    """Whether ``reference`` (an image) lies under ``registry`` (``host[:port][/namespace...]``)."""
+    domain, remainder = split_reference(reference)
+    full = domain + "/" + remainder
+    registry = registry.rstrip("/")
+    if "/" not in registry:
+        return domain == registry
+    return full.startswith(registry + "/")
+
+
+def approved_images(images, registries):
+    """{reference: {"id", "repo_digests"}} for every local image with a name under an approved registry.
+
+    ``images`` is ``docker image inspect`` output. Tags name the entries; an image that has only
+    digests is named by its first digest.
+    """
+    recorded = {}
+    for image in images:
+        tags = image.get("RepoTags") or []
+        digests = sorted(image.get("RepoDigests") or [])
+        names = [name for name in tags + digests if any(registry_matches(name, r) for r in registries)]
+        if not names:
+            continue
+        entry = {"id": image.get("Id"), "repo_digests": digests}
+        keys = [name for name in tags if name in names] or names[:1]
+        for key in keys:
+            recorded[key] = entry
+    return recorded
+
+
+def build(files, images, registries):
+    return {
+        "format": FORMAT_VERSION,
+        "approved_registries": sorted(registries),
+        "files": {path: sha256_file(path) for path in sorted(files)},
+        "images": approved_images(images, registries),
+    }
+
+
+def render(document):
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def parse_existing(text, path):
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise BaselineError("%s is not valid JSON (%s)" % (path, error)) from error
+    if not isinstance(document, dict):
+        raise BaselineError("%s does not hold a JSON object" % path)
+    return document
