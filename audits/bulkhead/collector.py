@@ -6,8 +6,12 @@ only and run on any Python 3.7+. Each fact is reported as {"value": ...} or {"er
 the audit can tell "the engine says no" from "we could not find out".
 """
 
+import glob
+import grp
 import json
 import os
+import pwd
+import stat
 import subprocess
 import sys
 
@@ -85,12 +89,74 @@ def docker_networks():
     return json.loads(run(["docker", "network", "inspect", *ids]))
 
 
+# Files of CIS Docker Benchmark section 3; TLS files are added from the effective configuration.
+UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+DOCKER_FILES = (
+    ["{}/{}".format(directory, unit) for directory in UNIT_DIRS for unit in ("docker.service", "docker.socket")]
+    + ["/etc/docker", DAEMON_JSON, "/etc/default/docker", "/etc/sysconfig/docker", "/var/run/docker.sock"]
+    + ["/run/containerd/containerd.sock"]
+)
+DOCKER_FILE_GLOBS = ("/etc/docker/certs.d/*/*",)
+TLS_KEYS = ("tlscacert", "tlscert", "tlskey")
+
+
+def stat_paths(paths):
+    """path -> exists, owner and group (names and ids), mode ("0644") and type (symlinks followed)."""
+    stats = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            stats[path] = {"exists": False}
+            continue
+        stats[path] = {
+            "exists": True,
+            "uid": info.st_uid,
+            "gid": info.st_gid,
+            "owner": _name(pwd.getpwuid, info.st_uid),
+            "group": _name(grp.getgrgid, info.st_gid),
+            "mode": "{:04o}".format(stat.S_IMODE(info.st_mode)),
+            "type": "directory" if stat.S_ISDIR(info.st_mode) else "socket" if stat.S_ISSOCK(info.st_mode) else "file",
+        }
+    return stats
+
+
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def docker_file_stats():
+    """Stats of the engine's files (section 3), including the TLS files daemon.json or dockerd names."""
+    paths = list(DOCKER_FILES)
+    for pattern in DOCKER_FILE_GLOBS:
+        paths.extend(sorted(glob.glob(pattern)))
+    try:
+        settings = daemon_json()["settings"]
+    except FactError:
+        settings = {}
+    for key in TLS_KEYS:
+        if isinstance(settings.get(key), str):
+            paths.append(settings[key])
+    for argv in process_cmdlines("dockerd"):
+        for index, token in enumerate(argv):
+            for key in TLS_KEYS:
+                if token == "--" + key and index + 1 < len(argv):
+                    paths.append(argv[index + 1])
+                elif token.startswith("--" + key + "="):
+                    paths.append(token.split("=", 1)[1])
+    return stat_paths(sorted(set(paths)))
+
+
 def collect():
     return {
         "daemon_json": fact(daemon_json),
         "dockerd_processes": fact(process_cmdlines, "dockerd"),
         "docker_info": fact(docker_info),
         "docker_networks": fact(docker_networks),
+        "docker_file_stats": fact(docker_file_stats),
     }
 
 

@@ -25,7 +25,7 @@ description:
     timestamped backup of the previous file, and leaves the file owned by root with mode 0644 or stricter.
   - Does not restart the engine; it returns RV(restart_needed) for a handler to act on.
 author:
-  - Bulkhead team
+  - Bulkhead contributors (@bulkhead)
 options:
   path:
     description: The daemon configuration file.
@@ -73,8 +73,10 @@ options:
     default: 30
 attributes:
   check_mode:
+    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: The diff shows the whole JSON document before and after.
 notes:

@@ -21,7 +21,7 @@ description:
   - A path that does not exist is skipped (reported with C(exists=false)), unless its rule is
     O(rules[].required). Unknown users or groups and missing required paths fail before any file changes.
 author:
-  - Bulkhead team
+  - Bulkhead contributors (@bulkhead)
 options:
   rules:
     description: The rules to apply.
@@ -49,8 +49,10 @@ options:
         default: false
 attributes:
   check_mode:
+    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: One line per changed path, C(path owner:group mode), before and after.
 """
