@@ -22,6 +22,7 @@ help:
 	@echo "make test        lint, unit, integration, sanity and molecule tests (what CI runs)"
 	@echo "make lint        ruff, yamllint, ansible-lint (production profile)"
 	@echo "make unit        unit tests only"
+	@echo "make sanity      ansible-test sanity for the collection"
 	@echo "make molecule    every molecule scenario: $(SCENARIOS)"
 	@echo "make molecule-X  one scenario"
 	@echo "make docs        regenerate the control table in README.md from the catalogue"
@@ -54,6 +55,10 @@ lint: deps
 unit: deps
 	$(BIN)/pytest -q tests/unit $(COLLECTION)/tests/unit
 
+# ansible-test sanity for the collection, offline from Galaxy (scripts/sanity.sh explains how).
+sanity: deps
+	@bash scripts/sanity.sh
+
 integration: deps engine
 	@test -x /bin/busybox || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
 	$(BIN)/pytest -q tests/integration
@@ -63,7 +68,7 @@ molecule: $(addprefix molecule-,$(SCENARIOS))
 molecule-%: deps images
 	$(BIN)/molecule test --scenario-name $*
 
-test: lint unit integration molecule
+test: lint unit sanity integration molecule
 	@echo "make test: all passed"
 
 demo: deps images

@@ -7,10 +7,14 @@ the audit can tell "the engine says no" from "we could not find out". Engines, c
 images come from collector_engines.py, which is sent along with this file.
 """
 
+import glob
+import grp
 import hashlib
 import json
 import os
+import pwd
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -183,23 +187,11 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _inspect_images(references):
-    """{reference: {"id", "repo_digests"} or None when the engine has no such image}."""
-    found = {}
-    for reference in references:
-        try:
-            image = json.loads(run(["docker", "image", "inspect", reference]))[0]
-        except FactError as error:
-            if "No such image" not in str(error):
-                raise
-            found[reference] = None
-            continue
-        found[reference] = {"id": image.get("Id"), "repo_digests": sorted(image.get("RepoDigests") or [])}
-    return found
-
-
 def integrity_baseline():
-    """The recorded baseline and the same fingerprints taken now. No baseline is an error."""
+    """The recorded baseline and the same file fingerprints taken now. No baseline is an error.
+
+    Images are compared on the auditing side, against the engine's image list (the "images" fact).
+    """
     text = _read_optional(BASELINE)
     if text is None:
         raise FactError("no integrity baseline at {} (the integrity_baseline role records it)".format(BASELINE))
@@ -209,35 +201,69 @@ def integrity_baseline():
         raise FactError("{} is not valid JSON: {}".format(BASELINE, error)) from None
     if not isinstance(recorded, dict) or not isinstance(recorded.get("files"), dict):
         raise FactError("{} is not a Bulkhead baseline (no 'files' object)".format(BASELINE))
-    images = recorded.get("images") or {}
-    current = {
-        "files": {path: _sha256(path) for path in recorded["files"]},
-        "images": _inspect_images(sorted(images)) if images else {},
-    }
+    current = {"files": {path: _sha256(path) for path in recorded["files"]}}
     return {"path": BASELINE, "recorded": recorded, "current": current}
 
 
-def container_images():
-    """Running containers with the image reference they were started from and that image's names."""
-    ids = run(["docker", "ps", "--quiet", "--no-trunc"]).split()
-    if not ids:
-        return []
-    containers = json.loads(run(["docker", "inspect", *ids]))
-    image_ids = sorted({container.get("Image", "") for container in containers} - {""})
-    images = {image.get("Id"): image for image in json.loads(run(["docker", "image", "inspect", *image_ids]))}
-    found = []
-    for container in containers:
-        image = images.get(container.get("Image"), {})
-        found.append(
-            {
-                "name": container.get("Name", "").lstrip("/"),
-                "reference": (container.get("Config") or {}).get("Image", ""),
-                "image_id": container.get("Image", ""),
-                "repo_tags": image.get("RepoTags") or [],
-                "repo_digests": image.get("RepoDigests") or [],
-            }
-        )
-    return found
+# Files of CIS Docker Benchmark section 3; TLS files are added from the effective configuration.
+UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+DOCKER_FILES = (
+    ["{}/{}".format(directory, unit) for directory in UNIT_DIRS for unit in ("docker.service", "docker.socket")]
+    + ["/etc/docker", DAEMON_JSON, "/etc/default/docker", "/etc/sysconfig/docker", "/var/run/docker.sock"]
+    + ["/run/containerd/containerd.sock"]
+)
+DOCKER_FILE_GLOBS = ("/etc/docker/certs.d/*/*",)
+TLS_KEYS = ("tlscacert", "tlscert", "tlskey")
+
+
+def stat_paths(paths):
+    """path -> exists, owner and group (names and ids), mode ("0644") and type (symlinks followed)."""
+    stats = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            stats[path] = {"exists": False}
+            continue
+        stats[path] = {
+            "exists": True,
+            "uid": info.st_uid,
+            "gid": info.st_gid,
+            "owner": _name(pwd.getpwuid, info.st_uid),
+            "group": _name(grp.getgrgid, info.st_gid),
+            "mode": "{:04o}".format(stat.S_IMODE(info.st_mode)),
+            "type": "directory" if stat.S_ISDIR(info.st_mode) else "socket" if stat.S_ISSOCK(info.st_mode) else "file",
+        }
+    return stats
+
+
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def docker_file_stats():
+    """Stats of the engine's files (section 3), including the TLS files daemon.json or dockerd names."""
+    paths = list(DOCKER_FILES)
+    for pattern in DOCKER_FILE_GLOBS:
+        paths.extend(sorted(glob.glob(pattern)))
+    try:
+        settings = daemon_json()["settings"]
+    except FactError:
+        settings = {}
+    for key in TLS_KEYS:
+        if isinstance(settings.get(key), str):
+            paths.append(settings[key])
+    for argv in process_cmdlines("dockerd"):
+        for index, token in enumerate(argv):
+            for key in TLS_KEYS:
+                if token == "--" + key and index + 1 < len(argv):
+                    paths.append(argv[index + 1])
+                elif token.startswith("--" + key + "="):
+                    paths.append(token.split("=", 1)[1])
+    return stat_paths(sorted(set(paths)))
 
 
 def collect():
@@ -253,7 +279,7 @@ def collect():
         "containers_registries_conf": fact(containers_registries_conf),
         "containers_conf": fact(containers_conf),
         "integrity_baseline": fact(integrity_baseline),
-        "container_images": fact(container_images),
+        "docker_file_stats": fact(docker_file_stats),
     }
     facts.update(engines.result())
     return facts

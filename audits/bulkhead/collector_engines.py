@@ -216,6 +216,8 @@ def slim_image(document, engine):
     return {
         "Id": document.get("Id", ""),
         "Engine": _engine_label(engine),
+        "EngineKind": engine["kind"],
+        "EngineMode": engine["mode"],
         "RepoTags": document.get("RepoTags") or [],
         "RepoDigests": document.get("RepoDigests") or [],
         "Created": document.get("Created"),

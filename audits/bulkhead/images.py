@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from bulkhead.config import AuditConfig
+from bulkhead.containers import describe
+from bulkhead.state import HostState
 
 
 def split_reference(reference: str) -> tuple[str, str]:
@@ -35,6 +37,37 @@ def under_registry(reference: str, registry: str) -> bool:
     if "/" not in registry:
         return host == registry
     return (repository(reference) + "/").startswith(registry + "/")
+
+
+def running_container_images(state: HostState) -> list[dict[str, Any]]:
+    """Each running container with the reference it was started from and its image's names."""
+    images = {image["Id"]: image for image in state.fact("images")}
+    found = []
+    for container in state.fact("containers"):
+        if not container["State"].get("Running"):
+            continue
+        image = images.get(container["Image"], {})
+        found.append(
+            {
+                "name": describe(container).removeprefix("container "),
+                "reference": container["Config"].get("Image", ""),
+                "image_id": container["Image"],
+                "repo_tags": image.get("RepoTags") or [],
+                "repo_digests": image.get("RepoDigests") or [],
+            }
+        )
+    return found
+
+
+def rootful_docker_images_by_name(state: HostState) -> dict[str, dict[str, Any]]:
+    """The rootful Docker engine's images by every tag and digest they carry (how baselines name them)."""
+    named = {}
+    for image in state.fact("images"):
+        if (image.get("EngineKind"), image.get("EngineMode")) != ("docker", "rootful"):
+            continue
+        for name in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []):
+            named[name] = image
+    return named
 
 
 def is_image_id(reference: str) -> bool:

@@ -3,14 +3,21 @@
 import pytest
 
 from bulkhead.checks import fail, fail_for_each
-from bulkhead.images import approved, approved_registries, origin_references, pinned_by_digest
+from bulkhead.images import (
+    approved,
+    approved_registries,
+    origin_references,
+    pinned_by_digest,
+    rootful_docker_images_by_name,
+    running_container_images,
+)
 
 
 @pytest.mark.control("BH-4.11")
 def test_running_images_come_from_approved_registries(state, audit_config):
     registries = approved_registries(audit_config)
     findings = []
-    for container in state.fact("container_images"):
+    for container in running_container_images(state):
         names = origin_references(container)
         if not approved(names, registries):
             shown = ", ".join(names) or container.get("image_id", "?")
@@ -25,7 +32,7 @@ def test_running_images_come_from_approved_registries(state, audit_config):
 def test_running_images_are_pinned_by_digest(state):
     fail_for_each(
         f"container {container['name']} runs {container['reference'] or container['image_id']}, not pinned by digest"
-        for container in state.fact("container_images")
+        for container in running_container_images(state)
         if not pinned_by_digest(container.get("reference", ""))
     )
 
@@ -55,14 +62,14 @@ def test_engine_files_match_the_baseline(state):
 def test_approved_images_match_the_baseline(state):
     baseline = state.fact("integrity_baseline")
     recorded = baseline["recorded"].get("images") or {}
-    current = baseline["current"]["images"]
+    current = rootful_docker_images_by_name(state)
     findings = []
     for reference, entry in sorted(recorded.items()):
         now = current.get(reference)
         if now is None:
             findings.append(f"image {reference} from the baseline is gone")
-        elif now.get("id") != entry.get("id"):
-            findings.append(f"image {reference} is now {now.get('id')}, baseline {entry.get('id')}")
-        elif sorted(now.get("repo_digests") or []) != sorted(entry.get("repo_digests") or []):
+        elif now.get("Id") != entry.get("id"):
+            findings.append(f"image {reference} is now {now.get('Id')}, baseline {entry.get('id')}")
+        elif sorted(now.get("RepoDigests") or []) != sorted(entry.get("repo_digests") or []):
             findings.append(f"image {reference} has other repo digests than in the baseline")
     fail_for_each(findings)

@@ -92,12 +92,19 @@ def render(settings):
 
 
 _EXEC_START = re.compile(r"^\s*ExecStart\s*=\s*(.*)$")
+_ENVIRONMENT = re.compile(r"^\s*Environment\s*=\s*(.*)$")
+_ENVIRONMENT_FILE = re.compile(r"^\s*EnvironmentFile\s*=\s*(.*)$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_BRACED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def exec_start_argv(unit_texts):
+def exec_start_argv(unit_texts, environment=None):
     """argv of the effective ExecStart across a unit and its drop-ins (in systemd's order).
 
     An empty ``ExecStart=`` resets the list, as systemd does; continuation lines are joined.
+    With ``environment`` (the service's variables, see ``service_environment``), variables are
+    expanded as systemd does: a word that is exactly ``$NAME`` becomes the value split on
+    whitespace (Debian's ``$DOCKER_OPTS``), ``${NAME}`` is replaced inside a word, unset is empty.
     """
     argv = []
     for text in unit_texts:
@@ -110,7 +117,103 @@ def exec_start_argv(unit_texts):
                 argv = []
                 continue
             argv = shlex.split(command.lstrip("-@+!:"))
-    return argv
+    if environment is None:
+        return argv
+    return expand(argv, environment)
+
+
+def expand(argv, environment):
+    expanded = []
+    for token in argv:
+        name = token[1:]
+        if token.startswith("$") and _ENV_NAME.match(name):
+            expanded.extend(environment.get(name, "").split())
+            continue
+        expanded.append(_BRACED.sub(lambda match: environment.get(match.group(1), ""), token))
+    return expanded
+
+
+def environment_files(unit_texts):
+    """(path, optional) for each EnvironmentFile= of the unit; an empty assignment resets the list."""
+    files = []
+    for text in unit_texts:
+        for line in _logical_lines(text):
+            match = _ENVIRONMENT_FILE.match(line)
+            if not match:
+                continue
+            value = match.group(1).strip()
+            if not value:
+                files = []
+                continue
+            optional = value.startswith("-")
+            files.append((value.lstrip("-"), optional))
+    return files
+
+
+def service_environment(unit_texts, env_file_texts):
+    """The variables dockerd's ExecStart sees: Environment= lines, overridden by EnvironmentFile= files.
+
+    ``env_file_texts`` are the contents of the files ``environment_files`` named, in order (systemd
+    lets variables from files override Environment= whatever the order of the lines).
+    """
+    environment = {}
+    for text in unit_texts:
+        for line in _logical_lines(text):
+            match = _ENVIRONMENT.match(line)
+            if not match:
+                continue
+            value = match.group(1).strip()
+            if not value:
+                environment = {}
+                continue
+            for assignment in shlex.split(value):
+                name, separator, content = assignment.partition("=")
+                if separator and _ENV_NAME.match(name):
+                    environment[name] = content
+    for text in env_file_texts:
+        environment.update(parse_environment_file(text))
+    return environment
+
+
+def parse_environment_file(text):
+    """KEY=VALUE lines as systemd reads them: comments (# ;) and malformed lines are ignored."""
+    variables = {}
+    for line in _logical_lines(text):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        name, separator, value = stripped.partition("=")
+        name = name.strip()
+        if not separator or not _ENV_NAME.match(name):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        variables[name] = value
+    return variables
+
+
+def read_environment_files(files):
+    """Contents of the EnvironmentFile= files; a missing optional ('-') file is skipped as systemd does."""
+    texts = []
+    for path, optional in files:
+        try:
+            with open(path) as handle:
+                texts.append(handle.read())
+        except IOError as error:
+            if error.errno == errno.ENOENT and optional:
+                continue
+            raise DaemonConfigError(
+                "cannot read %s (EnvironmentFile of the docker unit): %s" % (path, error)
+            ) from error
+    return texts
+
+
+def dockerd_argv(unit_name, search_dirs):
+    """dockerd's argv as systemd would start it: unit, drop-ins and environment files together."""
+    texts = read_unit_texts(unit_files(unit_name, search_dirs))
+    environment = service_environment(texts, read_environment_files(environment_files(texts)))
+    return exec_start_argv(texts, environment)
 
 
 def _logical_lines(text):

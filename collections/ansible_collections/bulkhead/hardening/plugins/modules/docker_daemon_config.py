@@ -18,11 +18,14 @@ description:
   - Refuses a file that is not valid JSON or not a JSON object, and settings that the dockerd command line
     in the systemd unit (or its drop-ins) already sets, because dockerd refuses to start when a value
     is set in both places. Nothing is written in either case.
+  - The command line is read as systemd would run it, with the unit's C(Environment=) and
+    C(EnvironmentFile=) variables expanded, so flags in C($DOCKER_OPTS) from C(/etc/default/docker)
+    count too.
   - Writes atomically (temporary file in the same directory, fsync, rename) under an exclusive lock, keeps a
     timestamped backup of the previous file, and leaves the file owned by root with mode 0644 or stricter.
   - Does not restart the engine; it returns RV(restart_needed) for a handler to act on.
 author:
-  - Bulkhead team
+  - Bulkhead contributors (@bulkhead)
 options:
   path:
     description: The daemon configuration file.
@@ -40,7 +43,9 @@ options:
     elements: str
     default: []
   check_unit_conflicts:
-    description: Fail when a key of O(settings) is also set by a flag on dockerd's ExecStart line.
+    description:
+      - Fail when a key of O(settings) is also set by a flag on dockerd's ExecStart line, after expanding
+        the variables of the unit's C(Environment=) and C(EnvironmentFile=) (for example C($DOCKER_OPTS)).
     type: bool
     default: true
   unit:
@@ -68,8 +73,10 @@ options:
     default: 30
 attributes:
   check_mode:
+    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: The diff shows the whole JSON document before and after.
 notes:
@@ -123,13 +130,11 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.daemon_json imp
     FileLock,
     backup_path,
     conflicting_keys,
-    exec_start_argv,
+    dockerd_argv,
     merge,
     parse_config,
-    read_unit_texts,
     render,
     safe_mode,
-    unit_files,
     write_atomically,
 )
 
@@ -156,16 +161,23 @@ def apply(module):
     if both:
         raise DaemonConfigError("key(s) %s are both in settings and in absent" % ", ".join(both))
     default_mode = _mode(module)
+    if params["lock_timeout"] < 0:
+        raise DaemonConfigError("lock_timeout must be 0 or more seconds, got %d" % params["lock_timeout"])
+    if os.path.isdir(path):
+        raise DaemonConfigError("%s is a directory, not a daemon configuration file; nothing was changed" % path)
+    if not os.path.basename(path):
+        raise DaemonConfigError("path %r names no file" % path)
 
     if params["check_unit_conflicts"]:
-        argv = exec_start_argv(read_unit_texts(unit_files(params["unit"], params["unit_search_paths"])))
+        argv = dockerd_argv(params["unit"], params["unit_search_paths"])
         conflicts = conflicting_keys(settings, argv)
         if conflicts:
             described = ", ".join("%s (dockerd %s)" % pair for pair in conflicts)
             raise DaemonConfigError(
-                "settings conflict with flags on dockerd's command line in %s: %s; dockerd refuses to start "
-                "with a value set in both places. Remove the flag from the unit or the key from settings."
-                % (params["unit"], described),
+                "settings conflict with flags on dockerd's command line (%s, its drop-ins and EnvironmentFile): %s; "
+                "dockerd refuses to start "
+                "with a value set in both places. Remove the flag from the unit (or its environment file) or the key "
+                "from settings." % (params["unit"], described),
                 [key for key, _flag in conflicts],
             )
 

@@ -5,10 +5,13 @@ import pytest
 from ansible_collections.bulkhead.hardening.plugins.module_utils.daemon_json import (
     DaemonConfigError,
     conflicting_keys,
+    dockerd_argv,
+    environment_files,
     exec_start_argv,
     merge,
     parse_config,
     safe_mode,
+    service_environment,
     unit_files,
 )
 
@@ -163,3 +166,70 @@ def test_rendered_json_round_trips():
     settings = OrderedDict([("b", 1), ("a", {"x": [1, 2]})])
     assert json.loads(render(settings)) == settings
     assert render(settings).endswith("}\n")
+
+
+@pytest.mark.parametrize(
+    ("units", "env_files", "argv"),
+    [
+        (
+            ["[Service]\nEnvironmentFile=-/etc/default/docker\nExecStart=/usr/sbin/dockerd -H fd:// $DOCKER_OPTS\n"],
+            ['DOCKER_OPTS="--icc=true --log-level debug"\n'],
+            ["/usr/sbin/dockerd", "-H", "fd://", "--icc=true", "--log-level", "debug"],
+        ),
+        (
+            ["[Service]\nExecStart=/usr/sbin/dockerd $DOCKER_OPTS\n"],
+            ["# DOCKER_OPTS=--icc=true\n"],
+            ["/usr/sbin/dockerd"],
+        ),
+        (
+            [
+                '[Service]\nEnvironment="OPTS=--iptables=false" LEVEL=warn\n'
+                "ExecStart=/usr/sbin/dockerd $OPTS -l=${LEVEL}\n"
+            ],
+            [],
+            ["/usr/sbin/dockerd", "--iptables=false", "-l=warn"],
+        ),
+        (
+            ["[Service]\nEnvironment=DOCKER_OPTS=--icc=false\nExecStart=/usr/sbin/dockerd $DOCKER_OPTS\n"],
+            ["DOCKER_OPTS='--icc=true'\n"],
+            ["/usr/sbin/dockerd", "--icc=true"],
+        ),
+        (
+            ["[Service]\nExecStart=/usr/sbin/dockerd $DOCKER_OPTS ${UNSET}x\n"],
+            ["export DOCKER_OPTS=--icc=true\n"],
+            ["/usr/sbin/dockerd", "x"],
+        ),
+    ],
+    ids=["debian-docker-opts", "commented-out", "environment-lines", "file-overrides-environment", "invalid-lines"],
+)
+def test_environment_expansion(units, env_files, argv):
+    environment = service_environment(units, env_files)
+    assert exec_start_argv(units, environment) == argv
+
+
+def test_environment_files_honour_reset_and_optional_marker():
+    units = [
+        "[Service]\nEnvironmentFile=/etc/a\nEnvironmentFile=-/etc/default/docker\n",
+        "[Service]\nEnvironmentFile=\nEnvironmentFile=-/etc/b\n",
+    ]
+    assert environment_files(units[:1]) == [("/etc/a", False), ("/etc/default/docker", True)]
+    assert environment_files(units) == [("/etc/b", True)]
+
+
+def test_dockerd_argv_reads_the_environment_file(tmp_path):
+    (tmp_path / "default").write_text('DOCKER_OPTS="--insecure-registry r:5000"\n')
+    (tmp_path / "docker.service").write_text(
+        "[Service]\nEnvironmentFile=-%s\nEnvironmentFile=-%s\nExecStart=/usr/sbin/dockerd $DOCKER_OPTS\n"
+        % (tmp_path / "default", tmp_path / "missing")
+    )
+    argv = dockerd_argv("docker.service", [str(tmp_path)])
+    assert argv == ["/usr/sbin/dockerd", "--insecure-registry", "r:5000"]
+    assert conflicting_keys({"insecure-registries": []}, argv) == [("insecure-registries", "--insecure-registry")]
+
+
+def test_a_missing_required_environment_file_is_an_error(tmp_path):
+    (tmp_path / "docker.service").write_text(
+        "[Service]\nEnvironmentFile=%s\nExecStart=/usr/sbin/dockerd\n" % (tmp_path / "missing")
+    )
+    with pytest.raises(DaemonConfigError, match="EnvironmentFile"):
+        dockerd_argv("docker.service", [str(tmp_path)])

@@ -35,6 +35,12 @@ def host(tmp_path, monkeypatch):
     """A daemon.json path and a unit directory; files are created as the running user (root in CI)."""
     (tmp_path / "units").mkdir()
     (tmp_path / "units" / "docker.service").write_text(DEBIAN_UNIT)
+    # A unit whose flags come from an environment file, the way Debian's /etc/default/docker works.
+    (tmp_path / "default-docker").write_text('DOCKER_OPTS="--icc=true"\n')
+    (tmp_path / "units" / "env.service").write_text(
+        "[Service]\nEnvironmentFile=-%s\nExecStart=/usr/sbin/dockerd -H fd:// $DOCKER_OPTS\n"
+        % (tmp_path / "default-docker")
+    )
     (tmp_path / "docker").mkdir()
     monkeypatch.setattr(os, "chown", lambda *args: None)
     return tmp_path
@@ -122,8 +128,25 @@ def test_keeps_a_stricter_mode(host):
         ("{}", {"settings": {"icc": False}, "absent": ["icc"]}, "both in settings and in absent"),
         ("{}", {"settings": {"icc": False}, "mode": "0666"}, "looser than 0644"),
         ("{}", {"settings": {"icc": False}, "mode": "rw"}, "not an octal mode"),
+        ("{}", {"settings": {"icc": False}, "lock_timeout": -1}, "lock_timeout must be 0 or more"),
+        ("{", {}, "is not valid JSON"),
+        (
+            '{"icc": true}',
+            {"settings": {"icc": False}, "check_unit_conflicts": True, "unit": "env.service"},
+            "icc (dockerd --icc)",
+        ),
     ],
-    ids=["bad-json", "not-object", "unit-conflict", "set-and-absent", "loose-mode", "bad-mode"],
+    ids=[
+        "bad-json",
+        "not-object",
+        "unit-conflict",
+        "set-and-absent",
+        "loose-mode",
+        "bad-mode",
+        "negative-lock-timeout",
+        "truncated-json",
+        "docker-opts-conflict",
+    ],
 )
 def test_bad_input_fails_before_any_write(host, content, params, message):
     daemon_json(host).write_text(content)
@@ -150,3 +173,8 @@ def test_a_held_lock_fails_instead_of_interleaving(host):
         fcntl.flock(holder, fcntl.LOCK_EX)
         with pytest.raises(DaemonConfigError, match="another run holds"):
             run(host, settings={"icc": False})
+
+
+def test_a_directory_as_path_is_refused(host):
+    with pytest.raises(DaemonConfigError, match="is a directory"):
+        run(host, path=str(host / "docker"), settings={"icc": False})
