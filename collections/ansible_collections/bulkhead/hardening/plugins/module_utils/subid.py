@@ -32,7 +32,7 @@ class SubidError(Exception):
 class Line(object):
     """One physical line of a subordinate id file; ``owner`` is None for comments and blanks."""
 
-    __slots__ = ("number", "raw", "owner", "start", "count")
+    __slots__ = ("count", "number", "owner", "raw", "start")
 
     def __init__(self, number, raw, owner=None, start=None, count=None):
         self.number = number
@@ -157,7 +157,7 @@ def allocate(text, path, user, uid, count, minimum, maximum, used_elsewhere=()):
     shortfall = count - sum(length for _start, length in current)
     used = [(line.start, line.count) for line in lines if line.owner is not None] + list(used_elsewhere)
     start = first_free(used, shortfall, minimum, maximum)
-    ranges = current + [(start, shortfall)]
+    ranges = [*current, (start, shortfall)]
     return _append(text, "%s:%d:%d" % (user, start, shortfall)), ranges
 
 

@@ -3,6 +3,7 @@
 import os
 import pwd
 import shutil
+from pathlib import Path
 
 import pytest
 from ansible_collections.bulkhead.hardening.plugins.module_utils.subid import SubidError
@@ -67,7 +68,7 @@ def test_allocates_the_same_free_range_in_both_files_with_backups(etc):
     assert contents(etc) == (OTHERS + "alice:231072:65536\n",) * 2
     assert sorted(os.path.basename(path)[:6] for path in result["backup_files"]) == ["subgid", "subuid"]
     for backup in result["backup_files"]:
-        assert open(backup).read() == OTHERS
+        assert Path(backup).read_text() == OTHERS
 
 
 def test_second_run_changes_nothing(etc):
