@@ -28,6 +28,7 @@ class Key:
 # Add a key here when a check needs a fleet-specific value; the README documents them all.
 KNOWN_KEYS: dict[str, Key] = {
     "docker_group_allowlist": Key(list, [], "users allowed in the docker group (CIS 1.1.2)"),
+    "rootless_users": Key(list, [], "users whose Docker engine must run rootless (BH-2.21)"),
 }
 
 
