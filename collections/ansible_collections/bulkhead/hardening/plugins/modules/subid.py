@@ -19,7 +19,7 @@ description:
     O(minimum) that overlaps no entry of either file, so a user's uid and gid ranges normally coincide.
   - With O(start), the user gets exactly that range; a range of another user that overlaps it is refused with
     an error naming the file, the line and the other user.
-  - Never rewrites other users' lines: every line that is not the user's (other users, comments, blank lines)
+  - Never rewrites other users' lines. Every line that is not the user's (other users, comments, blank lines)
     is kept byte for byte, line endings included.
   - Refuses a malformed file (a line that is not C(name:start:count) with decimal numbers) with an error naming
     the file and the line. Nothing is written in any error case.
