@@ -137,6 +137,25 @@ def _option(argv, *names):
     return values[0] if values else None
 
 
+def _foreign(pid):
+    """True when ``pid`` belongs to another host's view: a container's nested engine or shim.
+
+    The process, or for a rootless one its first ancestor outside any user namespace (rootlesskit
+    on the host), must share the collector's mount namespace. When that cannot be read the
+    process is kept: the audit must rather look at too much than miss an engine.
+    """
+    try:
+        own = os.readlink("/proc/self/ns/mnt")
+        current = str(pid)
+        for _ in range(64):
+            if _id_map(current, "uid") == [[0, 0, 4294967295]]:
+                return os.readlink("/proc/{}/ns/mnt".format(current)) != own
+            current = str(_proc_status(current)["PPid"])
+    except (OSError, KeyError, ValueError):
+        return False
+    return False
+
+
 def docker_engines():
     """Every dockerd: owner (host uid), whether rootless, its socket and `docker info` (or why not)."""
     engines = []
@@ -150,6 +169,8 @@ def docker_engines():
             status = _proc_status(entry)
             uid_map = _id_map(entry, "uid")
         except OSError:
+            continue
+        if _foreign(entry):
             continue
         # A rootful dockerd runs as uid 0 in the initial user namespace (the identity map).
         rootless = status["Uid"] != 0 or uid_map != [[0, 0, 4294967295]]
@@ -187,11 +208,16 @@ def container_processes():
                 continue
     shims = {pid: argv for pid, (argv, _status) in processes.items() if argv and os.path.basename(argv[0]) in SHIMS}
     found = []
+    seen = set()
     for pid, (argv, status) in sorted(processes.items()):
         parent = status.get("PPid")
-        if parent not in shims or pid in shims:
+        # A shim's children are the container's init and any `exec` sessions: one per shim is enough.
+        if parent not in shims or pid in shims or parent in seen:
             continue
+        seen.add(parent)
         shim = shims[parent]
+        if _foreign(parent):
+            continue
         shim_uid, shim_gid = processes[parent][1]["Uid"], processes[parent][1]["Gid"]
         try:
             uid_map, gid_map = _id_map(pid, "uid"), _id_map(pid, "gid")
