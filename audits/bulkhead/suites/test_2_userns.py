@@ -36,10 +36,10 @@ def test_userns_remap_enabled(state):
 
 @pytest.mark.control("BH-2.21")
 def test_rootless_engines_for_designated_users(state, audit_config):
+    rootless = {engine["user"] for engine in userns.rootless_engines(state)}
     users = audit_config.get("rootless_users")
     if not users:
         not_applicable("no users are designated for rootless engines (audit setting rootless_users)")
-    rootless = {engine["user"] for engine in userns.rootless_engines(state)}
     fail_for_each(f"no rootless Docker engine runs for {user}" for user in users if user not in rootless)
 
 
