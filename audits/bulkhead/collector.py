@@ -191,6 +191,8 @@ def docker_engines():
         }
         try:
             engine["info"] = json.loads(run(["docker", "--host", host, "info", "--format", "{{json .}}"]))
+            listing = run(["docker", "--host", host, "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}"])
+            engine["containers"] = dict(line.split(" ", 1) for line in listing.splitlines() if " " in line)
         except (FactError, ValueError) as error:
             engine["info_error"] = str(error)
         engines.append(engine)

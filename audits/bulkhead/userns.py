@@ -75,3 +75,12 @@ def userns_remap_setting(state: HostState, engine: dict[str, Any]) -> tuple[str,
 
 def short_id(container: str) -> str:
     return container[:12] or "?"
+
+
+def container_name(state: HostState, container: str) -> str:
+    """``name (id)`` when an engine lists the container, else the short id."""
+    for engine in engines(state):
+        name = engine.get("containers", {}).get(container)
+        if name:
+            return f"{name} ({short_id(container)})"
+    return short_id(container)

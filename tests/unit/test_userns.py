@@ -106,11 +106,30 @@ REMAPPED = rootful({**INFO_ROOTFUL, "SecurityOptions": ["name=seccomp,profile=de
             "fail",
             "container 0579adf3bc19 runs in the host's user namespace (--userns=host)",
         ),
+        (
+            state(
+                [REMAPPED | {"containers": {"0579adf3bc19718df75167665c8e260e": "web"}}],
+                [process("root", 0, 0, IDENTITY, IDENTITY)],
+                daemon_json={"userns-remap": "dockremap"},
+            ),
+            "fail",
+            "container web (0579adf3bc19) runs in the host's user namespace (--userns=host)",
+        ),
         (state([rootless()]), "not_applicable", "no rootful Docker engine runs here"),
         (state([]), "error", "no Docker engine runs on this host"),
         (state([UNANSWERED]), "error", "does not answer: refused"),
     ],
-    ids=["remapped", "unset", "restart-due", "flag-only", "userns-host", "rootless-only", "no-engine", "no-answer"],
+    ids=[
+        "remapped",
+        "unset",
+        "restart-due",
+        "flag-only",
+        "userns-host",
+        "userns-host-named",
+        "rootless-only",
+        "no-engine",
+        "no-answer",
+    ],
 )
 def test_2_9_userns_remap(host, expected, reason):
     got, message = outcome(suite.test_userns_remap_enabled, host)

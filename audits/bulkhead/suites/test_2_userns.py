@@ -27,7 +27,8 @@ def test_userns_remap_enabled(state):
             )
     if not findings:
         findings.extend(
-            f"container {userns.short_id(process['container'])} runs in the host's user namespace (--userns=host)"
+            f"container {userns.container_name(state, process['container'])} runs in the host's user namespace "
+            "(--userns=host)"
             for process in state.fact("container_processes")
             if process["engine"] == "docker" and process["owner_uid"] == 0 and process["uid_map"] == userns.IDENTITY_MAP
         )
@@ -51,7 +52,7 @@ def test_rootless_containers_use_subordinate_ids(state):
     findings = []
     for process in processes:
         owner, owner_uid = process["owner"], process["owner_uid"]
-        name = f"{process['engine']} container {userns.short_id(process['container'])} of {owner}"
+        name = f"{process['engine']} container {userns.container_name(state, process['container'])} of {owner}"
         if process["uid"] == 0:
             findings.append(f"{name} runs as root on the host")
         for kind, id_map, own_id in (
