@@ -266,6 +266,185 @@ def docker_file_stats():
     return stat_paths(sorted(set(paths)))
 
 
+# --- rootless engines and user namespaces (issue 6) ---------------------------------------------
+
+SHIMS = ("containerd-shim-runc-v2", "containerd-shim", "conmon")
+
+
+def _proc_status(pid):
+    """Uid and PPid lines of /proc/<pid>/status as ints (host view)."""
+    found = {}
+    with open("/proc/{}/status".format(pid), encoding="utf-8") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            if key in ("Uid", "Gid", "PPid"):
+                found[key] = int(value.split()[0])
+    return found
+
+
+def _id_map(pid, kind):
+    with open("/proc/{}/{}_map".format(pid, kind), encoding="utf-8") as handle:
+        return [[int(part) for part in line.split()] for line in handle if line.strip()]
+
+
+def _user_name(uid):
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _argv(pid):
+    with open("/proc/{}/cmdline".format(pid), "rb") as handle:
+        return [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part]
+
+
+def _options(argv, *names):
+    """Every value given to any of the options ``names`` (``-x value`` or ``-x=value``)."""
+    values = []
+    for index, token in enumerate(argv):
+        for name in names:
+            if token == name and index + 1 < len(argv):
+                values.append(argv[index + 1])
+            elif token.startswith(name + "="):
+                values.append(token.split("=", 1)[1])
+    return values
+
+
+def _option(argv, *names):
+    values = _options(argv, *names)
+    return values[0] if values else None
+
+
+def _foreign(pid):
+    """True when ``pid`` belongs to another host's view: a container's nested engine or shim.
+
+    The process, or for a rootless one its first ancestor outside any user namespace (rootlesskit
+    on the host), must share the collector's mount namespace. When that cannot be read the
+    process is kept: the audit must rather look at too much than miss an engine.
+    """
+    try:
+        own = os.readlink("/proc/self/ns/mnt")
+        current = str(pid)
+        for _ in range(64):
+            if _id_map(current, "uid") == [[0, 0, 4294967295]]:
+                return os.readlink("/proc/{}/ns/mnt".format(current)) != own
+            current = str(_proc_status(current)["PPid"])
+    except (OSError, KeyError, ValueError):
+        return False
+    return False
+
+
+def docker_engines():
+    """Every dockerd: owner (host uid), whether rootless, its socket and `docker info` (or why not)."""
+    engines = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = _argv(entry)
+            if not argv or os.path.basename(argv[0]) != "dockerd":
+                continue
+            status = _proc_status(entry)
+            uid_map = _id_map(entry, "uid")
+        except OSError:
+            continue
+        if _foreign(entry):
+            continue
+        # A rootful dockerd runs as uid 0 in the initial user namespace (the identity map).
+        rootless = status["Uid"] != 0 or uid_map != [[0, 0, 4294967295]]
+        hosts = [value for value in _options(argv, "-H", "--host") if value.startswith("unix://")]
+        if hosts:
+            host = hosts[0]
+        else:  # no -H, or only fd:// (socket activation): the engine's default socket
+            host = (
+                "unix:///run/user/{}/docker.sock".format(status["Uid"]) if rootless else "unix:///var/run/docker.sock"
+            )
+        engine = {
+            "pid": int(entry),
+            "uid": status["Uid"],
+            "user": _user_name(status["Uid"]),
+            "rootless": rootless,
+            "host": host,
+            "argv": argv,
+        }
+        try:
+            engine["info"] = json.loads(run(["docker", "--host", host, "info", "--format", "{{json .}}"]))
+            listing = run(["docker", "--host", host, "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}"])
+            engine["containers"] = dict(line.split(" ", 1) for line in listing.splitlines() if " " in line)
+        except (FactError, ValueError) as error:
+            engine["info_error"] = str(error)
+        engines.append(engine)
+    return engines
+
+
+def container_id_maps():
+    """The first process of every container (child of a containerd shim or conmon), with its id maps."""
+    processes = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                processes[int(entry)] = (_argv(entry), _proc_status(entry))
+            except (OSError, ValueError, KeyError):
+                continue
+    shims = {pid: argv for pid, (argv, _status) in processes.items() if argv and os.path.basename(argv[0]) in SHIMS}
+    found = []
+    seen = set()
+    for pid, (argv, status) in sorted(processes.items()):
+        parent = status.get("PPid")
+        # A shim's children are the container's init and any `exec` sessions: one per shim is enough.
+        if parent not in shims or pid in shims or parent in seen:
+            continue
+        seen.add(parent)
+        shim = shims[parent]
+        if _foreign(parent):
+            continue
+        shim_uid, shim_gid = processes[parent][1]["Uid"], processes[parent][1]["Gid"]
+        try:
+            uid_map, gid_map = _id_map(pid, "uid"), _id_map(pid, "gid")
+        except OSError:
+            continue
+        found.append(
+            {
+                "pid": pid,
+                "container": _option(shim, "-id", "-c", "--cid") or "",
+                "engine": "podman" if os.path.basename(shim[0]) == "conmon" else "docker",
+                "owner_uid": shim_uid,
+                "owner": _user_name(shim_uid),
+                "owner_gid": shim_gid,
+                "uid": status["Uid"],
+                "gid": status["Gid"],
+                "uid_map": uid_map,
+                "gid_map": gid_map,
+                "command": os.path.basename(argv[0]) if argv else "",
+            }
+        )
+    return found
+
+
+def subordinate_ids():
+    """/etc/subuid and /etc/subgid as {owner: [[start, count], ...]}; a missing file is empty."""
+    parsed = {}
+    for kind in ("subuid", "subgid"):
+        ranges = {}
+        try:
+            with open("/etc/" + kind, encoding="utf-8", errors="replace") as handle:
+                for number, line in enumerate(handle, start=1):
+                    text = line.strip()
+                    if not text or text.startswith("#"):
+                        continue
+                    fields = text.split(":")
+                    if len(fields) != 3 or not fields[1].isdigit() or not fields[2].isdigit():
+                        raise FactError("/etc/{} line {} is malformed".format(kind, number))
+                    ranges.setdefault(fields[0], []).append([int(fields[1]), int(fields[2])])
+        except FileNotFoundError:
+            pass
+        parsed[kind] = ranges
+    return parsed
+
+
 def collect():
     engines = Background(engine_facts)
     facts = {
@@ -280,6 +459,9 @@ def collect():
         "containers_conf": fact(containers_conf),
         "integrity_baseline": fact(integrity_baseline),
         "docker_file_stats": fact(docker_file_stats),
+        "docker_engines": fact(docker_engines),
+        "container_id_maps": fact(container_id_maps),
+        "subordinate_ids": fact(subordinate_ids),
     }
     facts.update(engines.result())
     return facts

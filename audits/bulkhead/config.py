@@ -38,6 +38,7 @@ KNOWN_KEYS: dict[str, Key] = {
         "registries (host[:port] or host[:port]/namespace, or mappings with a location) whose images may run"
         " (BH-4.11, BH-4.13, BH-4.14); mirrors the Ansible variable bulkhead_approved_registries",
     ),
+    "rootless_users": Key(list, [], "users whose Docker engine must run rootless (BH-2.21)"),
 }
 
 
