@@ -37,7 +37,7 @@ def sha256_file(path):
 def split_reference(reference):
     """(domain, remainder) of a Docker image reference, with Docker's defaults for short names."""
     name = reference.split("@", 1)[0]
-    first, _, rest = name.partition("/")
+    first, _separator, rest = name.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         return first, rest
     if not rest:

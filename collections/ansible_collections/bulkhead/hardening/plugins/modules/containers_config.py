@@ -24,7 +24,7 @@ description:
   - Writes atomically (temporary file in the same directory, fsync, rename), keeps a backup of the previous
     file when O(backup) is true, and sets owner, group and mode.
 author:
-  - Bulkhead team
+  - Bulkhead contributors (@bulkhead)
 options:
   path:
     description: The file to write.
@@ -70,8 +70,10 @@ options:
     default: "0644"
 attributes:
   check_mode:
+    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: The diff shows the whole file before and after.
 """

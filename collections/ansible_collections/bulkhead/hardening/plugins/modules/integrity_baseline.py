@@ -22,7 +22,7 @@ description:
   - With O(update=false) an existing baseline is never rewritten; a host that drifted from it fails with the
     list of differences.
 author:
-  - Bulkhead team
+  - Bulkhead contributors (@bulkhead)
 options:
   path:
     description: Where the baseline is kept.
@@ -54,8 +54,10 @@ options:
     default: "0600"
 attributes:
   check_mode:
+    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: The diff shows the whole baseline before and after.
 """

@@ -27,7 +27,7 @@ description:
     timestamped backup of the previous file, and keeps the file's owner and mode (root:root 0644 for a new
     file).
 author:
-  - Bulkhead team
+  - Bulkhead contributors (@bulkhead)
 options:
   name:
     description: The user. Entries whose owner field is the user's numeric uid count as the user's too.
@@ -84,8 +84,10 @@ options:
     default: 30
 attributes:
   check_mode:
+    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
+    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: One diff per changed file, showing the whole file before and after.
 notes:

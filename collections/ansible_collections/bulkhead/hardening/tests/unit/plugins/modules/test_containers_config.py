@@ -40,10 +40,10 @@ def run(path, check_mode=False, diff=False, **params):
 
 def test_creates_then_changes_nothing(tmp_path):
     path = tmp_path / "policy.json"
-    result, _ = run(path)
+    result, _module = run(path)
     assert result["changed"] and path.read_text() == POLICY
     assert oct(path.stat().st_mode & 0o777) == "0o644"
-    again, _ = run(path)
+    again, _module = run(path)
     assert not again["changed"]
 
 
@@ -51,7 +51,7 @@ def test_check_mode_predicts_and_writes_nothing(tmp_path):
     path = tmp_path / "policy.json"
     path.write_text('{"default": [{"type": "insecureAcceptAnything"}]}')
     path.chmod(0o644)
-    result, _ = run(path, check_mode=True, diff=True)
+    result, _module = run(path, check_mode=True, diff=True)
     assert result["changed"]
     assert result["diff"]["after"] == POLICY
     assert "insecureAcceptAnything" in path.read_text()
@@ -108,6 +108,6 @@ def test_mode_is_tightened_without_rewriting(tmp_path):
     path = tmp_path / "policy.json"
     path.write_text(POLICY)
     path.chmod(0o666)
-    result, _ = run(path)
+    result, _module = run(path)
     assert result["changed"] and "backup_file" not in result
     assert oct(path.stat().st_mode & 0o777) == "0o644"
