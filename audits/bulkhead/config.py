@@ -28,6 +28,9 @@ class Key:
 # Add a key here when a check needs a fleet-specific value; the README documents them all.
 KNOWN_KEYS: dict[str, Key] = {
     "docker_group_allowlist": Key(list, [], "users allowed in the docker group (CIS 1.1.2)"),
+    "engine_max_superseded_days": Key(
+        int, 180, "days an upstream engine series may run after a newer series was released (CIS 1.2.2)"
+    ),
 }
 
 
