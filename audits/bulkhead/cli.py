@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bulkhead import admin_access
 from bulkhead.catalogue import CatalogueError, load_catalogue
 from bulkhead.results import Outcome, ResultBook
 
@@ -163,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("before")
     compare.add_argument("after")
     compare.set_defaults(run=_compare)
+
+    admin_access.register(commands)
     return parser
 
 
