@@ -15,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps engine images lint unit integration molecule molecule-% sanity test demo bench docs clean
+.PHONY: help deps engine host-tools images lint unit integration molecule molecule-% sanity test demo bench docs clean
 
 help:
 	@echo "make demo        harden and audit a disposable local target; reports in reports/"
@@ -41,6 +41,9 @@ deps: $(STAMPS)/venv
 engine:
 	@bash scripts/ensure-docker.sh
 
+host-tools:
+	@bash scripts/ensure-host-tools.sh
+
 images: engine
 	@bash scripts/build-test-images.sh
 
@@ -53,7 +56,7 @@ lint: deps
 unit: deps
 	$(BIN)/pytest -q tests/unit $(COLLECTION)/tests/unit
 
-integration: deps engine
+integration: deps engine host-tools
 	$(BIN)/pytest -q tests/integration
 
 molecule: $(addprefix molecule-,$(SCENARIOS))

@@ -81,10 +81,7 @@ def mask_argv(argv: Sequence[str]) -> list[str]:
         elif word in _VALUE_FLAGS:
             masked.append(word)
             pending = "value"
-        elif word in _SECRET_FLAGS or (is_login and word == "-p"):
-            masked.append(word)
-            pending = "all"
-        elif word.startswith("--") and _SECRET_NAME.search(word) and not equals:
+        elif _takes_secret(word, is_login):
             masked.append(word)
             pending = "all"
         elif re.match(r"^-e[A-Za-z_]", word):
@@ -92,6 +89,13 @@ def mask_argv(argv: Sequence[str]) -> list[str]:
         else:
             masked.append(_mask_word(word))
     return masked
+
+
+def _takes_secret(word: str, is_login: bool) -> bool:
+    """A flag whose next word is a secret: --password, docker login -p, --api-key ..."""
+    if word in _SECRET_FLAGS or (is_login and word == "-p"):
+        return True
+    return word.startswith("--") and "=" not in word and _SECRET_NAME.search(word) is not None
 
 
 def _mask_assignment(word: str, always: bool) -> str:
@@ -140,7 +144,8 @@ def _decode(value: str) -> str:
 def parse_raw(text: str) -> dict[int, dict[str, list[dict[str, str]]]]:
     """ausearch --format raw output -> {serial: {record type: [fields, ...]}} (with the time)."""
     events: dict[int, dict[str, list[dict[str, str]]]] = {}
-    for line in text.splitlines():
+    # Not splitlines(): it also splits at \x1d, which separates ENRICHED fields from raw ones.
+    for line in text.split("\n"):
         match = _RECORD.match(line)
         if not match:
             continue
@@ -277,7 +282,8 @@ def _run(args: argparse.Namespace) -> int:
             threshold = float(args.since)
         except ValueError:
             print(
-                f"bulkhead admin-access: --since {args.since!r}: unix seconds or one of {', '.join(sorted(_AUSEARCH_TIMES))}",
+                f"bulkhead admin-access: --since {args.since!r}: "
+                f"unix seconds or one of {', '.join(sorted(_AUSEARCH_TIMES))}",
                 file=sys.stderr,
             )
             return 2
