@@ -235,9 +235,7 @@ def build_events(raw: dict[int, dict[str, list[dict[str, str]]]]) -> list[AdminE
 
 def search(keys: Iterable[str], input_file: str | None = None, start: str | None = None) -> str:
     """Raw ausearch output for the given keys (one ausearch run per key)."""
-    ausearch = shutil.which("ausearch") or (
-        "/usr/sbin/ausearch" if shutil.os.path.exists("/usr/sbin/ausearch") else None
-    )
+    ausearch = shutil.which("ausearch") or shutil.which("ausearch", path="/usr/sbin:/sbin")
     if ausearch is None:
         raise AuditLogError("ausearch is not installed (Debian: apt-get install auditd)")
     output = []
