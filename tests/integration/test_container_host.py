@@ -97,7 +97,8 @@ def loaded_rules(auditd, docker_engine) -> Iterator[None]:
     """The role's rules written and loaded by the role itself; removed from disk and kernel after."""
     merged_before = MERGED_RULES.read_bytes() if MERGED_RULES.exists() else None
     prev_existed = Path(f"{MERGED_RULES}.prev").exists()
-    libexec_existed = LIBEXEC.exists()
+    # The role creates its helper directory with any missing parents: remove what it created.
+    created_dir = next((d for d in [*reversed(LIBEXEC.parents), LIBEXEC] if not d.exists()), None)
     assert not RULES_FILE.exists(), f"{RULES_FILE} exists already: is another run of this test active?"
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=f"{BIN}:{os.environ['PATH']}")
     try:
@@ -122,8 +123,8 @@ def loaded_rules(auditd, docker_engine) -> Iterator[None]:
             MERGED_RULES.write_bytes(merged_before)
         if not prev_existed:
             Path(f"{MERGED_RULES}.prev").unlink(missing_ok=True)
-        if not libexec_existed:
-            shutil.rmtree(LIBEXEC, ignore_errors=True)
+        if created_dir is not None:
+            shutil.rmtree(created_dir, ignore_errors=True)
         for key in KEYS:
             run(["auditctl", "-D", "-k", key])
 
