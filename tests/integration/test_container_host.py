@@ -81,7 +81,7 @@ def auditd() -> Iterator[None]:
     yield
     if started:
         os.kill(started, signal.SIGTERM)
-        for _ in range(50):
+        for _ in range(150):  # auditd flushes its log before it exits
             if auditd_pid() is None:
                 break
             time.sleep(0.1)
