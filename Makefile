@@ -15,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps engine images lint unit integration molecule molecule-% sanity test demo bench docs clean
+.PHONY: help deps engine host-tools images lint unit integration molecule molecule-% sanity test demo bench docs clean
 
 help:
 	@echo "make demo        harden and audit a disposable local target; reports in reports/"
@@ -43,6 +43,9 @@ deps: $(STAMPS)/venv
 engine:
 	@bash scripts/ensure-docker.sh
 
+host-tools:
+	@bash scripts/ensure-host-tools.sh
+
 images: engine
 	@bash scripts/build-test-images.sh
 
@@ -59,8 +62,7 @@ unit: deps
 sanity: deps
 	@bash scripts/sanity.sh
 
-integration: deps engine
-	@test -x /bin/busybox || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
+integration: deps engine host-tools
 	$(BIN)/pytest -q tests/integration
 
 molecule: $(addprefix molecule-,$(SCENARIOS))

@@ -21,6 +21,7 @@ from typing import TextIO
 
 import pytest
 
+from bulkhead import admin_access
 from bulkhead.catalogue import SEVERITIES, Catalogue, CatalogueError, load_catalogue
 from bulkhead.results import ControlResult, Outcome, ResultBook
 
@@ -365,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("before")
     compare.add_argument("after")
     compare.set_defaults(run=_compare)
+
+    admin_access.register(commands)
     return parser
 
 

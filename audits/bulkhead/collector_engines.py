@@ -528,153 +528,19 @@ def kernel_security():
     }
 
 
-# Host facts CIS sections 1-3 read: the stat of the engine's files, sysctls, docker group members
-# and loaded audit rules. Paths are the Debian/RHEL defaults for both engines.
-STAT_PATHS = (
-    "/etc/docker",
-    "/etc/docker/daemon.json",
-    "/etc/docker/certs.d",
-    "/etc/default/docker",
-    "/etc/sysconfig/docker",
-    "/var/lib/docker",
-    "/var/run/docker.sock",
-    "/run/containerd/containerd.sock",
-    "/usr/bin/dockerd",
-    "/usr/sbin/dockerd",
-    "/usr/bin/containerd",
-    "/usr/bin/runc",
-    "/usr/sbin/runc",
-    "/lib/systemd/system/docker.service",
-    "/lib/systemd/system/docker.socket",
-    "/usr/lib/systemd/system/docker.service",
-    "/usr/lib/systemd/system/docker.socket",
-    "/etc/systemd/system/docker.service",
-    "/etc/systemd/system/docker.socket",
-    "/etc/systemd/system/docker.service.d",
-    "/etc/containers",
-    "/etc/containers/containers.conf",
-    "/etc/containers/policy.json",
-    "/etc/containers/registries.conf",
-    "/run/podman/podman.sock",
-)
-SYSCTLS = (
-    "net.ipv4.ip_forward",
-    "net.ipv4.conf.all.route_localnet",
-    "net.bridge.bridge-nf-call-iptables",
-    "kernel.unprivileged_userns_clone",
-    "user.max_user_namespaces",
-    "kernel.keys.root_maxkeys",
-    "fs.protected_hardlinks",
-    "fs.protected_symlinks",
-)
-
-
-def file_stats(paths=STAT_PATHS):
-    """lstat of each path: mode (octal), owner and group by id and name; absent paths say so."""
-    import grp
-
-    stats = {}
-    for path in paths:
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            stats[path] = {"exists": False}
-            continue
-        except OSError as error:
-            stats[path] = {"exists": None, "error": error.strerror}
-            continue
-        try:
-            owner = pwd.getpwuid(info.st_uid).pw_name
-        except KeyError:
-            owner = str(info.st_uid)
-        try:
-            group = grp.getgrgid(info.st_gid).gr_name
-        except KeyError:
-            group = str(info.st_gid)
-        kind = (
-            "socket"
-            if stat.S_ISSOCK(info.st_mode)
-            else "directory"
-            if stat.S_ISDIR(info.st_mode)
-            else ("symlink" if stat.S_ISLNK(info.st_mode) else "file")
-        )
-        stats[path] = {
-            "exists": True,
-            "type": kind,
-            "mode": "{:04o}".format(stat.S_IMODE(info.st_mode)),
-            "uid": info.st_uid,
-            "gid": info.st_gid,
-            "owner": owner,
-            "group": group,
-        }
-    return stats
-
-
-def sysctls(names=SYSCTLS):
-    values = {}
-    for name in names:
-        try:
-            with open("/proc/sys/" + name.replace(".", "/"), encoding="utf-8") as handle:
-                values[name] = handle.read().strip()
-        except OSError:
-            values[name] = None  # not present on this kernel (module not loaded, older kernel)
-    return values
-
-
-def docker_group():
-    """Members of the docker group: listed in /etc/group, or with it as their primary group."""
-    import grp
-
-    try:
-        entry = grp.getgrnam("docker")
-    except KeyError:
-        return {"exists": False, "members": []}
-    members = set(entry.gr_mem)
-    members.update(user.pw_name for user in pwd.getpwall() if user.pw_gid == entry.gr_gid)
-    return {"exists": True, "gid": entry.gr_gid, "members": sorted(members)}
-
-
-def audit_rules():
-    """The kernel's loaded audit rules (auditctl -l); unreadable is an error, never an empty list."""
-    try:
-        completed = subprocess.run(
-            ["auditctl", "-l"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=COMMAND_TIMEOUT, check=False
-        )
-    except FileNotFoundError:
-        raise FactError("auditctl is not installed") from None
-    if completed.returncode != 0:
-        message = completed.stderr.decode("utf-8", "replace").strip() or "exit code {}".format(completed.returncode)
-        raise FactError("auditctl -l failed: {}".format(message.splitlines()[-1]))
-    lines = completed.stdout.decode("utf-8", "replace").splitlines()
-    return [line for line in lines if line.strip() and line.strip() != "No rules"]
-
-
-def host_facts():
-    return {
-        "file_stats": fact(file_stats),
-        "sysctls": fact(sysctls),
-        "docker_group": fact(docker_group),
-        "audit_rules": fact(audit_rules),
-    }
-
-
 def engine_facts():
     """containers, images, engines, processes and setuid files from one snapshot of every engine."""
     started = time.time()
     snapshots = fact(engine_snapshots)
     if "error" in snapshots:
         failed = {"error": snapshots["error"]}
-        facts = host_facts()
-        facts.update(
-            {
-                "engines": failed,
-                "containers": failed,
-                "images": failed,
-                "container_processes": failed,
-                "image_setuid_files": failed,
-            }
-        )
-        return facts
+        return {
+            "engines": failed,
+            "containers": failed,
+            "images": failed,
+            "container_processes": failed,
+            "image_setuid_files": failed,
+        }
     snapshots = snapshots["value"]
     facts = {
         "engines": {
@@ -696,7 +562,6 @@ def engine_facts():
         facts["image_setuid_files"] = fact(setuid_files, facts["images"]["value"], in_use)
     else:
         facts["image_setuid_files"] = facts["images"] if "error" in facts["images"] else facts["containers"]
-    facts.update(host_facts())
     facts["engine_seconds"] = {"value": round(time.time() - started, 3)}
     return facts
 

@@ -182,15 +182,6 @@ def test_swarm_checks_apply_only_to_an_active_swarm():
     )
 
 
-def test_file_stats_report_mode_owner_and_absence(tmp_path):
-    present = tmp_path / "daemon.json"
-    present.write_text("{}")
-    present.chmod(0o640)
-    stats = engines.file_stats((str(present), str(tmp_path / "missing")))
-    assert stats[str(present)]["mode"] == "0640" and stats[str(present)]["type"] == "file"
-    assert stats[str(tmp_path / "missing")] == {"exists": False}
-
-
 def test_rootless_docker_and_podman_are_detected_per_user(tmp_path, monkeypatch):
     runtime_dir = tmp_path / "1000"
     (runtime_dir / "containers").mkdir(parents=True)
