@@ -23,16 +23,17 @@ bash scripts/start-target.sh "$target" >/dev/null
 ansible-playbook -i inventories/local/hosts.yml playbooks/demo_target.yml >"$reports/demo-prepare.log" \
     || { cat "$reports/demo-prepare.log"; exit 1; }
 
-audit() { # phase
+audit() { # phase: writes reports/PHASE.{xml,json,html}; exit 1 (findings) and 2 (undetermined) are results
     local code=0
-    bulkhead audit --hosts "docker://$target" \
-        --junit "$reports/$1.xml" --json "$reports/$1.json" >"$reports/audit-$1.log" 2>&1 || code=$?
-    if [ "$code" -ge 2 ]; then
+    bulkhead audit --hosts "docker://$target" --no-progress \
+        --junit "$reports/$1.xml" --json "$reports/$1.json" --html "$reports/$1.html" \
+        >"$reports/audit-$1.log" 2>&1 || code=$?
+    if [ ! -s "$reports/$1.json" ]; then
         cat "$reports/audit-$1.log"
-        echo "ERROR: the $1 audit could not run (exit $code)" >&2
-        exit "$code"
+        echo "ERROR: the $1 audit did not run (exit $code)" >&2
+        exit 2
     fi
-    echo "    audit $1 hardening: exit $code (0 compliant, 1 findings)"
+    echo "    audit $1 hardening: exit $code (0 compliant, 1 findings, 2 some controls undetermined)"
 }
 
 echo "==> auditing before hardening"
@@ -47,4 +48,4 @@ echo
 echo "==> before / after"
 bulkhead compare "$reports/before.json" "$reports/after.json"
 echo
-echo "Reports: $reports/before.xml $reports/after.xml (JUnit), $reports/before.json $reports/after.json (JSON)"
+echo "Reports: $reports/{before,after}.xml (JUnit), .json (JSON), .html (open in a browser); logs: $reports/*.log"

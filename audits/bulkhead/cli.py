@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -295,13 +296,22 @@ def _compare(args: argparse.Namespace) -> int:
     after = _outcomes(Path(args.after))
     order = {control.id: index for index, control in enumerate(load_catalogue())}
     current_host = None
+    fixed = regressed = 0
     for host, control_id in sorted(before.keys() | after.keys(), key=lambda key: (key[0], order.get(key[1], 1e9))):
         if host != current_host:
             current_host = host
             print(f"{host}\n  {'control':<10} {'before':<15} {'after':<15} title")
         old, new = before.get((host, control_id), ("-", "")), after.get((host, control_id), ("-", ""))
-        marker = "  fixed" if old[0] == "fail" and new[0] == "pass" else ""
+        marker = ""
+        if old[0] in ("fail", "error") and new[0] == "pass":
+            marker, fixed = "  fixed", fixed + 1
+        elif old[0] == "pass" and new[0] in ("fail", "error"):
+            marker, regressed = "  REGRESSED", regressed + 1
         print(f"  {control_id:<10} {old[0]:<15} {new[0]:<15} {new[1] or old[1]}{marker}")
+    for label, outcomes in (("before", before), ("after", after)):
+        counts = Counter(outcome for outcome, _title in outcomes.values())
+        print(f"{label:<7} " + ", ".join(f"{counts[outcome.value]} {outcome.value}" for outcome in Outcome))
+    print(f"{fixed} control(s) fixed, {regressed} regressed")
     return 0
 
 
