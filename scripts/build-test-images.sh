@@ -11,8 +11,11 @@ engine_image=bulkhead-test/engine:$suite
 
 base_packages=python3,systemd,systemd-sysv,sudo,procps,iproute2,dbus,ca-certificates
 # What every disposable host needs beyond the base: Debian's Docker engine, a static busybox to
-# build a tiny image inside the nested engine (nothing can be pulled), and the audit tools.
-engine_packages="docker.io busybox-static auditd uidmap rootlesskit slirp4netns fuse-overlayfs dbus-user-session podman"
+# build a tiny image inside the nested engine (nothing can be pulled), the audit tools, rootless
+# engines, Podman with a local registry, Skopeo and GnuPG for signed images, rsyslog and
+# python3-apt (Ansible's apt module needs it in check mode).
+engine_packages="docker.io busybox-static auditd uidmap rootlesskit slirp4netns fuse-overlayfs dbus-user-session"
+engine_packages+=" podman docker-registry skopeo gnupg rsyslog python3-apt"
 
 recipe_hash() { printf '%s' "$*" | sha256sum | cut -c1-16; }
 
@@ -49,9 +52,10 @@ if ! image_current "$engine_image" "$engine_hash"; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $engine_packages >/dev/null
         # The image must not start an engine by itself: scenarios decide what runs.
-        systemctl disable docker.service docker.socket containerd.service auditd.service >/dev/null 2>&1 || true
+        systemctl disable docker.service docker.socket containerd.service auditd.service \
+            docker-registry.service rsyslog.service >/dev/null 2>&1 || true
+        # The package lists stay: roles and scenarios install with a fresh cache, no apt-get update.
         apt-get clean
-        rm -rf /var/lib/apt/lists/*
     "
     docker commit \
         --change "LABEL bulkhead.recipe=$engine_hash" \
