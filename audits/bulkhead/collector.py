@@ -22,27 +22,12 @@ try:  # state.py sends collector_engines.py ahead of this file; imported, take i
     engine_facts  # noqa: B018
 except NameError:
     try:
-        from bulkhead.collector_engines import (
-            COMMAND_TIMEOUT,
-            Background,
-            FactError,
-            content_trust,
-            engine_facts,
-            fact,
-            kernel_security,
-            local_docker_api,
-        )
+        from bulkhead import collector_engines as _engines
     except ImportError:
-        from collector_engines import (
-            COMMAND_TIMEOUT,
-            Background,
-            FactError,
-            content_trust,
-            engine_facts,
-            fact,
-            kernel_security,
-            local_docker_api,
-        )
+        import collector_engines as _engines
+    COMMAND_TIMEOUT, FactError, fact = _engines.COMMAND_TIMEOUT, _engines.FactError, _engines.fact
+    Background, engine_facts, local_docker_api = _engines.Background, _engines.engine_facts, _engines.local_docker_api
+    content_trust, kernel_security = _engines.content_trust, _engines.kernel_security
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 

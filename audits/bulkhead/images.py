@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bulkhead.config import AuditConfig
-from bulkhead.containers import describe
+from bulkhead.containers import describe, running_containers
 from bulkhead.state import HostState
 
 
@@ -40,12 +40,13 @@ def under_registry(reference: str, registry: str) -> bool:
 
 
 def running_container_images(state: HostState) -> list[dict[str, Any]]:
-    """Each running container with the reference it was started from and its image's names."""
+    """Each running container with the reference it was started from and its image's names.
+
+    No running container makes the check not applicable, as for every per-container check.
+    """
     images = {image["Id"]: image for image in state.fact("images")}
     found = []
-    for container in state.fact("containers"):
-        if not container["State"].get("Running"):
-            continue
+    for container in running_containers(state):
         image = images.get(container["Image"], {})
         found.append(
             {

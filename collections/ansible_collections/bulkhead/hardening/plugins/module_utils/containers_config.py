@@ -16,9 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
-import tempfile
-import time
 
 
 class ContainersConfigError(Exception):
@@ -323,36 +320,3 @@ def check_policy(document, path):
                             "%s: transports.%s[%r]: a %s requirement needs exactly one of keyPath, keyPaths, keyData"
                             % (path, transport, scope, requirement["type"])
                         )
-
-
-def backup_path(path, now=None):
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
-    candidate = "%s.%s.bak" % (path, stamp)
-    counter = 1
-    while os.path.exists(candidate):
-        candidate = "%s.%s-%d.bak" % (path, stamp, counter)
-        counter += 1
-    return candidate
-
-
-def write_atomically(path, text, mode, uid, gid):
-    """Temp file in the same directory, fsync, chown/chmod, rename, fsync the directory."""
-    directory = os.path.dirname(path) or "."
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chown(temporary, uid, gid)
-        os.chmod(temporary, mode)
-        os.rename(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    directory_handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(directory_handle)
-    finally:
-        os.close(directory_handle)

@@ -12,13 +12,10 @@ __metaclass__ = type
 
 import copy
 import errno
-import fcntl
 import json
 import os
 import re
 import shlex
-import tempfile
-import time
 from collections import OrderedDict
 
 # daemon.json keys whose value is an object merged key by key (the operator's other entries stay).
@@ -269,69 +266,6 @@ def unit_files(unit_name, search_dirs):
                     dropins[name] = os.path.join(dropin_dir, name)
     ordered = [main] if main else []
     return ordered + [dropins[name] for name in sorted(dropins)]
-
-
-class FileLock(object):
-    """An exclusive flock on a lock file beside the target, held across read-modify-write."""
-
-    def __init__(self, path, timeout):
-        self.path = path
-        self.timeout = timeout
-        self.handle = None
-
-    def __enter__(self):
-        self.handle = open(self.path, "a")
-        deadline = time.time() + self.timeout
-        while True:
-            try:
-                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except IOError as error:
-                if error.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.time() >= deadline:
-                    self.handle.close()
-                    raise DaemonConfigError(
-                        "another run holds %s for more than %d s; nothing was changed" % (self.path, self.timeout)
-                    ) from None
-                time.sleep(0.1)
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
-
-
-def write_atomically(path, text, mode, uid, gid):
-    """Temp file in the same directory, fsync, chown/chmod, rename, fsync the directory."""
-    directory = os.path.dirname(path) or "."
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".daemon.json.")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chown(temporary, uid, gid)
-        os.chmod(temporary, mode)
-        os.rename(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    directory_handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(directory_handle)
-    finally:
-        os.close(directory_handle)
-
-
-def backup_path(path, now=None):
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
-    candidate = "%s.%s.bak" % (path, stamp)
-    counter = 1
-    while os.path.exists(candidate):
-        candidate = "%s.%s-%d.bak" % (path, stamp, counter)
-        counter += 1
-    return candidate
 
 
 def safe_mode(existing_mode, default_mode):

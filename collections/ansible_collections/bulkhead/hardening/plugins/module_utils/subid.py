@@ -13,10 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import fcntl
-import os
-import tempfile
-import time
 
 # login.defs defaults of shadow-utils (SUB_UID_MIN / SUB_UID_MAX).
 DEFAULT_MINIMUM = 100000
@@ -193,66 +189,3 @@ def read_text(path):
         if error.errno == errno.ENOENT:
             return "", False
         raise SubidError("cannot read %s: %s" % (path, error)) from error
-
-
-def write_atomically(path, text, mode=0o644, uid=0, gid=0):
-    """Temp file in the same directory, fsync, owner and mode, rename, fsync the directory."""
-    directory = os.path.dirname(path) or "."
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(encode(text))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chown(temporary, uid, gid)
-        os.chmod(temporary, mode)
-        os.rename(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    directory_handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(directory_handle)
-    finally:
-        os.close(directory_handle)
-
-
-def backup_path(path, now=None):
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
-    candidate = "%s.%s.bak" % (path, stamp)
-    counter = 1
-    while os.path.exists(candidate):
-        candidate = "%s.%s-%d.bak" % (path, stamp, counter)
-        counter += 1
-    return candidate
-
-
-class FileLock(object):
-    """An exclusive flock held across read-modify-write of both files."""
-
-    def __init__(self, path, timeout):
-        self.path = path
-        self.timeout = timeout
-        self.handle = None
-
-    def __enter__(self):
-        self.handle = open(self.path, "a")
-        deadline = time.time() + self.timeout
-        while True:
-            try:
-                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except IOError as error:
-                if error.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.time() >= deadline:
-                    self.handle.close()
-                    raise SubidError(
-                        "another run holds %s for more than %d s; nothing was changed" % (self.path, self.timeout)
-                    ) from None
-                time.sleep(0.1)
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()

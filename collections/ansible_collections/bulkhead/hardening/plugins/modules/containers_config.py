@@ -106,13 +106,12 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import backup_path, write_atomically
 from ansible_collections.bulkhead.hardening.plugins.module_utils.containers_config import (
     FORMATS,
     ContainersConfigError,
-    backup_path,
     check_policy,
     parse,
-    write_atomically,
 )
 
 

@@ -125,17 +125,19 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bulkhead.hardening.plugins.module_utils.daemon_json import (
-    DaemonConfigError,
+from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
     FileLock,
     backup_path,
+    write_atomically,
+)
+from ansible_collections.bulkhead.hardening.plugins.module_utils.daemon_json import (
+    DaemonConfigError,
     conflicting_keys,
     dockerd_argv,
     merge,
     parse_config,
     render,
     safe_mode,
-    write_atomically,
 )
 
 
@@ -187,7 +189,7 @@ def apply(module):
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
-    with FileLock(os.path.join(directory, ".daemon.json.lock"), params["lock_timeout"]):
+    with FileLock(os.path.join(directory, ".daemon.json.lock"), params["lock_timeout"], DaemonConfigError):
         return _apply_locked(module, path, settings, absent, default_mode)
 
 

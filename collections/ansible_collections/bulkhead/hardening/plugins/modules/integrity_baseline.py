@@ -85,7 +85,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bulkhead.hardening.plugins.module_utils.containers_config import write_atomically
+from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import write_atomically
 from ansible_collections.bulkhead.hardening.plugins.module_utils.integrity_baseline import (
     BaselineError,
     build,

@@ -150,16 +150,19 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bulkhead.hardening.plugins.module_utils.subid import (
+from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
     FileLock,
+    backup_path,
+    write_atomically,
+)
+from ansible_collections.bulkhead.hardening.plugins.module_utils.subid import (
     SubidError,
     allocate,
-    backup_path,
+    encode,
     owned_by,
     parse,
     plan,
     read_text,
-    write_atomically,
 )
 
 FILES = ("subuid", "subgid")
@@ -196,7 +199,7 @@ def apply(module):
     if module.check_mode:
         return _apply_locked(module, paths, uid)
     directory = os.path.dirname(paths[params["files"][0]]) or "."
-    with FileLock(os.path.join(directory, ".subid.lock"), params["lock_timeout"]):
+    with FileLock(os.path.join(directory, ".subid.lock"), params["lock_timeout"], SubidError):
         return _apply_locked(module, paths, uid)
 
 
@@ -265,7 +268,7 @@ def _apply_locked(module, paths, uid):
                 backup = backup_path(path)
                 module.preserved_copy(path, backup)
                 result["backup_files"].append(backup)
-        write_atomically(path, wanted[kind], mode, owner, group)
+        write_atomically(path, encode(wanted[kind]), mode, owner, group)
     return result
 
 

@@ -1,0 +1,86 @@
+# Copyright: Bulkhead contributors
+# Apache License 2.0
+"""Safe file replacement shared by the modules: an exclusive lock across read-modify-write, a
+timestamped backup name, and an atomic write that keeps the directory entry durable.
+
+No Ansible imports: unit tests use it directly.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+import tempfile
+import time
+
+
+class FileLock(object):
+    """An exclusive flock on ``path``; after ``timeout`` seconds it raises ``error`` (a domain error)."""
+
+    def __init__(self, path, timeout, error=RuntimeError):
+        self.path = path
+        self.timeout = timeout
+        self.error = error
+        self.handle = None
+
+    def __enter__(self):
+        self.handle = open(self.path, "a")
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except IOError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.time() >= deadline:
+                    self.handle.close()
+                    raise self.error(
+                        "another run holds %s for more than %d s; nothing was changed" % (self.path, self.timeout)
+                    ) from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def write_atomically(path, content, mode, uid, gid):
+    """Temp file in the same directory, fsync, owner and mode, rename, fsync the directory.
+
+    ``content`` is text (written as UTF-8) or bytes (written as they are).
+    """
+    data = content.encode("utf-8") if not isinstance(content, bytes) else content
+    directory = os.path.dirname(path) or "."
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chown(temporary, uid, gid)
+        os.chmod(temporary, mode)
+        os.rename(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    directory_handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_handle)
+    finally:
+        os.close(directory_handle)
+
+
+def backup_path(path, now=None):
+    """``PATH.YYYYmmddTHHMMSS.bak``, with a counter when that name is taken."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now))
+    candidate = "%s.%s.bak" % (path, stamp)
+    counter = 1
+    while os.path.exists(candidate):
+        candidate = "%s.%s-%d.bak" % (path, stamp, counter)
+        counter += 1
+    return candidate
