@@ -227,8 +227,11 @@ def _name(lookup, number):
         return str(number)
 
 
-def docker_file_stats():
-    """Stats of the engine's files (section 3), including the TLS files daemon.json or dockerd names."""
+def docker_file_stats(dockerds):
+    """Stats of the engine's files (section 3), including the TLS files daemon.json or dockerd names.
+
+    ``dockerds`` is the dockerd_processes fact: this host's engines, not those nested in containers.
+    """
     paths = list(DOCKER_FILES)
     for pattern in DOCKER_FILE_GLOBS:
         paths.extend(sorted(glob.glob(pattern)))
@@ -239,7 +242,8 @@ def docker_file_stats():
     for key in TLS_KEYS:
         if isinstance(settings.get(key), str):
             paths.append(settings[key])
-    for argv in process_cmdlines("dockerd"):
+    for dockerd in dockerds.get("value") or []:
+        argv = dockerd["argv"]
         for index, token in enumerate(argv):
             for key in TLS_KEYS:
                 if token == "--" + key and index + 1 < len(argv):
@@ -252,12 +256,16 @@ def docker_file_stats():
 # --- rootless engines and user namespaces (issue 6) ---------------------------------------------
 
 SHIMS = ("containerd-shim-runc-v2", "containerd-shim", "conmon")
+PROC = "/proc"  # unit tests point this at a fake tree
+# The initial user namespace's uid_map: a process with it is in no user namespace of its own.
+IDENTITY_MAP = [[0, 0, 4294967295]]
+DEFAULT_HOSTS = ("unix:///var/run/docker.sock", "unix:///run/docker.sock")
 
 
 def _proc_status(pid):
     """Uid and PPid lines of /proc/<pid>/status as ints (host view)."""
     found = {}
-    with open("/proc/{}/status".format(pid), encoding="utf-8") as handle:
+    with open("{}/{}/status".format(PROC, pid), encoding="utf-8") as handle:
         for line in handle:
             key, _, value = line.partition(":")
             if key in ("Uid", "Gid", "PPid"):
@@ -266,7 +274,7 @@ def _proc_status(pid):
 
 
 def _id_map(pid, kind):
-    with open("/proc/{}/{}_map".format(pid, kind), encoding="utf-8") as handle:
+    with open("{}/{}/{}_map".format(PROC, pid, kind), encoding="utf-8") as handle:
         return [[int(part) for part in line.split()] for line in handle if line.strip()]
 
 
@@ -280,7 +288,7 @@ def _user_name(uid):
 
 
 def _argv(pid):
-    with open("/proc/{}/cmdline".format(pid), "rb") as handle:
+    with open("{}/{}/cmdline".format(PROC, pid), "rb") as handle:
         return [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part]
 
 
@@ -309,52 +317,82 @@ def _foreign(pid):
     process is kept: the audit must rather look at too much than miss an engine.
     """
     try:
-        own = os.readlink("/proc/self/ns/mnt")
+        own = os.readlink(PROC + "/self/ns/mnt")
         current = str(pid)
         for _ in range(64):
-            if _id_map(current, "uid") == [[0, 0, 4294967295]]:
-                return os.readlink("/proc/{}/ns/mnt".format(current)) != own
+            if _id_map(current, "uid") == IDENTITY_MAP:
+                return os.readlink("{}/{}/ns/mnt".format(PROC, current)) != own
             current = str(_proc_status(current)["PPid"])
     except (OSError, KeyError, ValueError):
         return False
     return False
 
 
-def docker_engines():
-    """Every dockerd: owner (host uid), whether rootless, its socket and `docker info` (or why not)."""
-    engines = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+def is_rootless(uid, uid_map):
+    """A rootful dockerd runs as uid 0 in the initial user namespace (the identity map)."""
+    return uid != 0 or uid_map != IDENTITY_MAP
+
+
+def engine_host(argv, uid, rootless):
+    """The unix socket a dockerd serves: its first unix -H, else the default for its kind."""
+    hosts = [value for value in _options(argv, "-H", "--host") if value.startswith("unix://")]
+    if hosts:
+        return hosts[0]
+    # no -H, or only fd:// (socket activation): the engine's default socket
+    return "unix:///run/user/{}/docker.sock".format(uid) if rootless else DEFAULT_HOSTS[0]
+
+
+def dockerd_processes():
+    """This host's dockerd processes, by pid: owner (host uid), rootless or not, socket and argv.
+
+    The one place that finds Docker engines by process. Engines nested in other containers are
+    visible in /proc but belong to those containers' hosts (see _foreign): they are left out.
+    """
+    found = []
+    for entry in sorted((name for name in os.listdir(PROC) if name.isdigit()), key=int):
         try:
             argv = _argv(entry)
             if not argv or os.path.basename(argv[0]) != "dockerd":
                 continue
-            status = _proc_status(entry)
+            uid = _proc_status(entry)["Uid"]
             uid_map = _id_map(entry, "uid")
-        except OSError:
+        except (OSError, KeyError, ValueError):
             continue
         if _foreign(entry):
             continue
-        # A rootful dockerd runs as uid 0 in the initial user namespace (the identity map).
-        rootless = status["Uid"] != 0 or uid_map != [[0, 0, 4294967295]]
-        hosts = [value for value in _options(argv, "-H", "--host") if value.startswith("unix://")]
-        if hosts:
-            host = hosts[0]
-        else:  # no -H, or only fd:// (socket activation): the engine's default socket
-            host = (
-                "unix:///run/user/{}/docker.sock".format(status["Uid"]) if rootless else "unix:///var/run/docker.sock"
-            )
-        engine = {
-            "pid": int(entry),
-            "uid": status["Uid"],
-            "user": _user_name(status["Uid"]),
-            "rootless": rootless,
-            "host": host,
-            "argv": argv,
-        }
+        rootless = is_rootless(uid, uid_map)
+        found.append(
+            {
+                "pid": int(entry),
+                "uid": uid,
+                "user": _user_name(uid),
+                "rootless": rootless,
+                "host": engine_host(argv, uid, rootless),
+                "argv": argv,
+            }
+        )
+    return found
+
+
+def docker_engines(dockerds, default_info):
+    """Each of ``dockerds`` (the dockerd_processes fact) with its `docker info` and running containers.
+
+    The rootful engine on the default socket already answered ``default_info`` (the docker_info
+    fact): it is not asked twice.
+    """
+    if "error" in dockerds:
+        raise FactError(dockerds["error"])
+    engines = []
+    for dockerd in dockerds["value"]:
+        engine = dict(dockerd)
+        host = engine["host"]
         try:
-            engine["info"] = json.loads(run(["docker", "--host", host, "info", "--format", "{{json .}}"]))
+            if not engine["rootless"] and host in DEFAULT_HOSTS and "DOCKER_HOST" not in os.environ:
+                if "error" in default_info:
+                    raise FactError(default_info["error"])
+                engine["info"] = default_info["value"]
+            else:
+                engine["info"] = json.loads(run(["docker", "--host", host, "info", "--format", "{{json .}}"]))
             listing = run(["docker", "--host", host, "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}"])
             engine["containers"] = dict(line.split(" ", 1) for line in listing.splitlines() if " " in line)
         except (FactError, ValueError) as error:
@@ -366,7 +404,7 @@ def docker_engines():
 def container_id_maps():
     """The first process of every container (child of a containerd shim or conmon), with its id maps."""
     processes = {}
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir(PROC):
         if entry.isdigit():
             try:
                 processes[int(entry)] = (_argv(entry), _proc_status(entry))
@@ -709,10 +747,12 @@ def events_recorder():
 
 def collect():
     engines = Background(engine_facts)
+    dockerds = fact(dockerd_processes)
+    info = fact(docker_info)
     facts = {
         "daemon_json": fact(daemon_json),
-        "dockerd_processes": fact(process_cmdlines, "dockerd"),
-        "docker_info": fact(docker_info),
+        "dockerd_processes": dockerds,
+        "docker_info": info,
         "docker_networks": fact(docker_networks),
         "content_trust": fact(content_trust),
         "kernel_security": fact(kernel_security),
@@ -720,7 +760,7 @@ def collect():
         "containers_registries_conf": fact(containers_registries_conf),
         "containers_conf": fact(containers_conf),
         "integrity_baseline": fact(integrity_baseline),
-        "docker_file_stats": fact(docker_file_stats),
+        "docker_file_stats": fact(docker_file_stats, dockerds),
         "audit_rules_files": fact(audit_rules_files),
         "audit_status": fact(audit_status),
         "audit_loaded_rules": fact(audit_loaded_rules),
@@ -735,7 +775,7 @@ def collect():
         "journald_config": fact(journald_config),
         "rsyslog_config": fact(rsyslog_config),
         "events_recorder": fact(events_recorder),
-        "docker_engines": fact(docker_engines),
+        "docker_engines": fact(docker_engines, dockerds, info),
         "container_id_maps": fact(container_id_maps),
         "subordinate_ids": fact(subordinate_ids),
     }

@@ -25,15 +25,28 @@ class Setting:
         return f"{self.value!r} ({self.source})"
 
 
-def dockerd_argv(state: HostState) -> list[str]:
+def host_dockerd(state: HostState) -> dict[str, Any]:
+    """This host's one rootful dockerd, from the collector's dockerd_processes fact.
+
+    That fact already leaves out engines nested in other containers; rootless engines (non-zero
+    uid or a user namespace of their own) have their own configuration and are not it.
+    """
     processes = state.fact("dockerd_processes")
-    if not processes:
-        raise FactUnavailable("no dockerd process runs on this host")
-    if len(processes) > 1:
-        # Several engines (rootful plus rootless ones): the rootful one has no --rootless flag.
-        rootful = [argv for argv in processes if "--rootless" not in argv]
-        processes = rootful or processes
-    return processes[0]
+    rootful = [process for process in processes if not process["rootless"]]
+    if len(rootful) == 1:
+        return rootful[0]
+    if rootful:
+        pids = ", ".join(str(process["pid"]) for process in rootful)
+        raise FactUnavailable(f"several rootful dockerd processes run on this host (pids {pids}): which one to audit?")
+    if processes:
+        rootless = ", ".join(f"{process['user']} (pid {process['pid']})" for process in processes)
+        raise FactUnavailable(f"no rootful dockerd runs on this host, only rootless ones: {rootless}")
+    raise FactUnavailable("no dockerd process runs on this host")
+
+
+def dockerd_argv(state: HostState) -> list[str]:
+    """The command line of this host's rootful dockerd."""
+    return list(host_dockerd(state)["argv"])
 
 
 def command_line_value(argv: Sequence[str], flag: str, boolean: bool) -> str | None:

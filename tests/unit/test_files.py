@@ -18,7 +18,7 @@ def host(stats, settings=None):
         "test",
         {
             "docker_file_stats": {"value": stats},
-            "dockerd_processes": {"value": [DOCKERD]},
+            "dockerd_processes": {"value": [{"pid": 1, "uid": 0, "user": "root", "rootless": False, "argv": DOCKERD}]},
             "daemon_json": {"value": {"exists": True, "settings": settings or {}}},
         },
     )

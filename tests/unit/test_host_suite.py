@@ -15,7 +15,7 @@ def host(**facts):
         "audit_rules_files": {"rules_d": {"/etc/audit/rules.d/50-b.rules": RULES}, "audit_rules": RULES},
         "audit_loaded_rules": RULES,
         "engine_paths": {"controls": {"1.1.3": {"/usr/bin/dockerd": None, "/usr/sbin/dockerd": "/usr/sbin/dockerd"}}},
-        "dockerd_processes": [["/usr/sbin/dockerd"]],
+        "dockerd_processes": [{"pid": 1, "uid": 0, "user": "root", "rootless": False, "argv": ["/usr/sbin/dockerd"]}],
         "docker_group": {"exists": True, "members": ["alice", "bob"], "primary": []},
     }
     base.update(facts)

@@ -56,7 +56,7 @@ def state_of(*documents, apparmor=False, selinux=False, cgroup_version=2, engine
         "containers": {"value": containers},
         "images": {"value": []},
         "kernel_security": {"value": {"apparmor": apparmor, "selinux": selinux, "cgroup_version": cgroup_version}},
-        "dockerd_processes": {"value": [["dockerd"]]},
+        "dockerd_processes": {"value": [{"pid": 1, "uid": 0, "user": "root", "rootless": False, "argv": ["dockerd"]}]},
         "daemon_json": {"value": {"exists": False, "settings": {}}},
         "engines": {"value": [{"engine": "docker (rootful)", "kind": "docker"}]},
     }
