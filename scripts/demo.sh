@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a disposable target: start a container host with a Docker engine inside,
-# audit it, harden it with playbooks/harden.yml, audit it again, compare, remove the target.
+# audit it, harden it with playbooks/harden.yml, audit it again, harden again (nothing may
+# change), compare, remove the target.
 # Reports land in reports/. BULKHEAD_KEEP_TARGET=1 keeps the target for a look around.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,13 @@ ansible-playbook -i inventories/local/hosts.yml playbooks/harden.yml >"$reports/
     || { tail -n 40 "$reports/harden.log"; exit 1; }
 echo "==> auditing after hardening"
 audit after
+echo "==> hardening again: a second run must change nothing (log: $reports/harden-again.log)"
+ansible-playbook -i inventories/local/hosts.yml playbooks/harden.yml >"$reports/harden-again.log" \
+    || { tail -n 40 "$reports/harden-again.log"; exit 1; }
+if grep -E '^[^ ]+ +: .*changed=[1-9]' "$reports/harden-again.log"; then
+    echo "ERROR: the second run changed something (see $reports/harden-again.log)" >&2
+    exit 1
+fi
 
 echo
 echo "==> before / after"
