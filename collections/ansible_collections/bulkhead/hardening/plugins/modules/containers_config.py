@@ -68,12 +68,12 @@ options:
     description: Mode of the file, in octal.
     type: raw
     default: "0644"
+extends_documentation_fragment:
+  - bulkhead.hardening.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: The diff shows the whole file before and after.
 """

@@ -47,12 +47,12 @@ options:
         description: Fail when the path (or no match of the pattern) exists.
         type: bool
         default: false
+extends_documentation_fragment:
+  - bulkhead.hardening.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: One line per changed path, C(path owner:group mode), before and after.
 """

@@ -52,12 +52,12 @@ options:
     description: Mode of the baseline file, in octal; 0644 or stricter.
     type: raw
     default: "0600"
+extends_documentation_fragment:
+  - bulkhead.hardening.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: The diff shows the whole baseline before and after.
 """

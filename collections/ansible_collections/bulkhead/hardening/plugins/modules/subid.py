@@ -82,12 +82,12 @@ options:
     description: Seconds to wait for another run holding the lock before failing.
     type: int
     default: 30
+extends_documentation_fragment:
+  - bulkhead.hardening.attributes
 attributes:
   check_mode:
-    description: Can run in check mode and predict exactly what would change, without changing anything.
     support: full
   diff_mode:
-    description: Returns details on what has changed (or would change in check mode).
     support: full
     details: One diff per changed file, showing the whole file before and after.
 notes:
