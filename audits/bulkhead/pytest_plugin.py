@@ -57,6 +57,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_catalogue_key] = load_catalogue()
     config.stash[_book_key] = ResultBook()
     config.stash[_facts_key] = {}
+    config.stash[_states_key] = {}
+    config.stash[_facts_sent_key] = set()
     try:
         path = config.getoption("bulkhead_config")
         config.stash[_config_key] = load_config(Path(path) if path else None)
@@ -131,18 +133,21 @@ def host_name(item: pytest.Item) -> str:
     return testinfra_host.backend.get_hostname()
 
 
-_states: dict[str, HostState] = {}
-_facts_sent: set[str] = set()
+# Per run (in the config's stash), never per process: an audit run again in the same process
+# (a scheduler, a test) must collect the hosts' state again.
+_states_key = pytest.StashKey[dict[str, HostState]]()
+_facts_sent_key = pytest.StashKey[set[str]]()
 
 
 @pytest.fixture
 def state(host: Any, request: pytest.FixtureRequest) -> HostState:
     """The host's state, collected once per audit run (one round trip), shared by all its tests."""
     name = host.backend.get_hostname()
-    if name not in _states:
-        _states[name] = collect(host, name)
-        request.config.stash[_facts_key][name] = host_summary(_states[name])
-    return _states[name]
+    states = request.config.stash[_states_key]
+    if name not in states:
+        states[name] = collect(host, name)
+        request.config.stash[_facts_key][name] = host_summary(states[name])
+    return states[name]
 
 
 @pytest.fixture
@@ -193,8 +198,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     )
     # The host's facts ride along with its first report, so that they reach an xdist controller.
     facts = item.config.stash[_facts_key].get(host)
-    if facts is not None and host not in _facts_sent:
-        _facts_sent.add(host)
+    facts_sent = item.config.stash[_facts_sent_key]
+    if facts is not None and host not in facts_sent:
+        facts_sent.add(host)
         report.user_properties.append((_FACTS, json.dumps(facts)))
 
 

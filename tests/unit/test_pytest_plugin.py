@@ -1,5 +1,6 @@
 """How test outcomes become control outcomes, and what the reports carry."""
 
+import importlib
 import json
 
 import pytest
@@ -97,3 +98,25 @@ def test_a_marker_for_an_unknown_control_is_a_usage_error(pytester):
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*control '9.99' is not in the catalogue*"])
+
+
+def test_each_run_collects_the_hosts_state_again(pytester, monkeypatch):
+    """A second audit in the same process (a scheduler, a test) must not reuse the first's state."""
+    from bulkhead.state import HostState
+
+    # The module pytester's runs will import (other in-process runs may have left a stale one
+    # as an attribute of the package).
+    pytest_plugin = importlib.import_module("bulkhead.pytest_plugin")
+
+    calls = []
+
+    def fake_collect(host, name):
+        calls.append(name)
+        return HostState(name, {})
+
+    monkeypatch.setattr(pytest_plugin, "collect", fake_collect)
+    pytester.makepyfile(test_audit=HEADER + "\n@pytest.mark.control('2.2')\ndef test_check(state):\n    pass\n")
+    for _ in range(2):
+        result = pytester.runpytest("--hosts=local://", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=1)
+    assert calls == ["local", "local"]
