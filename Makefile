@@ -45,6 +45,7 @@ engine:
 
 host-tools:
 	@bash scripts/ensure-host-tools.sh
+	@bash scripts/podman-engines.sh install
 
 images: engine
 	@bash scripts/build-test-images.sh

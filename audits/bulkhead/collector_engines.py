@@ -114,6 +114,9 @@ def _run_engine(engine, argv):
             timeout=COMMAND_TIMEOUT,
             check=False,
             env=environment,
+            # A rootless engine is queried as its user, who may not enter the audit's working
+            # directory (/root, a mktemp -d clone): podman then fails with "cannot chdir".
+            cwd="/",
         )
     except FileNotFoundError:
         raise FactError("{} is not installed".format(engine["cli"][0])) from None
@@ -328,7 +331,9 @@ class EngineCli:
         return json.loads(_run_engine(self.engine, ["image", "inspect", *ids])) if ids else []
 
     def version(self):
-        return json.loads(_run_engine(self.engine, ["version", "--format", "{{json .}}"])).get("Server") or {}
+        # A local Podman answers with a Client part only; Docker's CLI with Client and Server.
+        answer = json.loads(_run_engine(self.engine, ["version", "--format", "{{json .}}"]))
+        return answer.get("Server") or answer.get("Client") or {}
 
 
 def local_docker_api():

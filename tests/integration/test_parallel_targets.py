@@ -32,7 +32,7 @@ def test_two_hosts_in_parallel_one_cannot_be_read(tmp_path, target_without_pytho
     assert completed.returncode == 2, completed.stdout + completed.stderr
     hosts = json.loads((tmp_path / "r.json").read_text())["hosts"]
     assert set(hosts) == {"local", target_without_python}
-    assert hosts["local"]["facts"]["engines"] == ["docker (rootful)"]
+    assert "docker (rootful)" in hosts["local"]["facts"]["engines"]  # beside whatever else runs here
     assert hosts["local"]["summary"]["error"] == 0
     unreadable = hosts[target_without_python]
     assert "collection_error" in unreadable["facts"]
