@@ -18,9 +18,13 @@ import pytest
 
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.config import AuditConfig, ConfigError, load_config
-from bulkhead.reports import html_report, json_report, junit_report, write_atomically
+from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.report.files import write_atomically
+from bulkhead.report.html import html_report
+from bulkhead.report.jsondoc import json_report
+from bulkhead.report.junit import junit_report
 from bulkhead.results import Outcome, ResultBook
-from bulkhead.state import FactUnavailable, HostState, collect, host_summary
+from bulkhead.state import collect, host_summary
 from bulkhead.waivers import Waiver, WaiverError, apply_waivers, load_waivers
 
 _CONTROL = "bulkhead.control"
@@ -166,6 +170,8 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[Outco
     error = excinfo.value
     if isinstance(error, pytest.skip.Exception):
         return Outcome.NOT_APPLICABLE, error.msg.removeprefix("Skipped: ").removeprefix("not applicable: ")
+    if isinstance(error, NotApplicable):
+        return Outcome.NOT_APPLICABLE, str(error)
     if isinstance(error, pytest.fail.Exception):
         return Outcome.FAIL, error.msg
     if isinstance(error, AssertionError):

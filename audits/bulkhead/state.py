@@ -5,36 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# collector_engines.py (containers, images, engines) goes first: collect() in collector.py calls it.
+from bulkhead.facts import HostState
+
+# collector/engines.py (containers, images, engines) goes first: collect() in collector/host.py calls it.
 COLLECTOR_SOURCE = "\n\n".join(
-    (Path(__file__).parent / name).read_text(encoding="utf-8") for name in ("collector_engines.py", "collector.py")
+    (Path(__file__).parent / "collector" / name).read_text(encoding="utf-8") for name in ("engines.py", "host.py")
 )
-
-
-class FactUnavailable(Exception):
-    """A fact the check needs could not be read: the control is an error, never a pass."""
-
-
-@dataclass
-class HostState:
-    host: str
-    facts: dict[str, dict[str, Any]]
-    seconds: float = 0.0
-    collection_error: str | None = None
-
-    def fact(self, name: str) -> Any:
-        if self.collection_error:
-            raise FactUnavailable(self.collection_error)
-        entry = self.facts.get(name)
-        if entry is None:
-            raise FactUnavailable(f"the collector did not report {name!r}")
-        if "error" in entry:
-            raise FactUnavailable(f"{name}: {entry['error']}")
-        return entry["value"]
 
 
 def _bootstrap_command() -> str:

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from bulkhead import collector
-from bulkhead.podman_config import containers_conf, registries_conf
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.checks.podman_config import containers_conf, registries_conf
+from bulkhead.collector import host as collector
+from bulkhead.facts import FactUnavailable, HostState
 
 
 def collected(*names: str) -> HostState:

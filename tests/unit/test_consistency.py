@@ -1,9 +1,10 @@
 """The catalogue is the single source of truth: audits, role tasks, variables and docs agree with it."""
 
-import ast
+import importlib.util
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
@@ -20,21 +21,26 @@ CONTROL_TAG = re.compile(r"^(cis_\d+(\.\d+)+|bh_\d+(\.\d+)+)$")
 CATALOGUE = load_catalogue()
 
 
+def _load_suite(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bulkhead_suite_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def audit_markers() -> dict[str, list[str]]:
-    """Control ID -> the audit tests marked with it, read from the suites without running them."""
+    """Control ID -> the audit tests marked with it: on the test, or on one of its parameters."""
     found: dict[str, list[str]] = {}
     for path in sorted(SUITES.glob("test_*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        for name, function in vars(_load_suite(path)).items():
+            if not name.startswith("test_"):
                 continue
-            for decorator in node.decorator_list:
-                if (
-                    isinstance(decorator, ast.Call)
-                    and ast.unparse(decorator.func) == "pytest.mark.control"
-                    and decorator.args
-                ):
-                    control_id = ast.literal_eval(decorator.args[0])
-                    found.setdefault(control_id, []).append(f"{path.name}::{node.name}")
+            for mark in getattr(function, "pytestmark", []):
+                marks = [mark] if mark.name == "control" else []
+                if mark.name == "parametrize":
+                    marks = [inner for param in mark.args[1] for inner in getattr(param, "marks", ())]
+                for control in (inner for inner in marks if inner.name == "control"):
+                    found.setdefault(str(control.args[0]), []).append(f"{path.name}::{name}")
     return found
 
 

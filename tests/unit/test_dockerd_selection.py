@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bulkhead import collector
-from bulkhead.daemon import dockerd_argv
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.checks.daemon import dockerd_argv
+from bulkhead.collector import host as collector
+from bulkhead.facts import FactUnavailable, HostState
 
 IDENTITY = "0 0 4294967295"
 ROOTLESS_MAP = "0 1000 1\n1 100000 65536"

@@ -6,9 +6,9 @@ import stat
 import pytest
 from _pytest.outcomes import Failed, Skipped
 
-from bulkhead import collector
-from bulkhead.files import check_files, tls_path
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.checks.files import check_files, tls_path
+from bulkhead.collector import host as collector
+from bulkhead.facts import FactUnavailable, HostState
 
 DOCKERD = ["/usr/sbin/dockerd", "-H", "fd://", "--tlscacert=/etc/docker/tls/ca.pem"]
 

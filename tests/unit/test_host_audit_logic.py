@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bulkhead import auditrules
-from bulkhead.engine_support import judge
-from bulkhead.kernel import UnknownKernel, bugs_affecting, upstream_version
+from bulkhead.checks import auditrules
+from bulkhead.checks.engine_support import judge
+from bulkhead.checks.kernel import UnknownKernel, bugs_affecting, upstream_version
 
 ROLES = Path(__file__).resolve().parents[2] / "collections/ansible_collections/bulkhead/hardening/roles"
 ROLE_FILES = ROLES / "container_host" / "files"

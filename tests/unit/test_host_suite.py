@@ -3,7 +3,7 @@
 import pytest
 
 from bulkhead.config import AuditConfig
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.facts import FactUnavailable, HostState
 from bulkhead.suites import test_1_host as suite
 
 RULES = "-w /usr/sbin/dockerd -p wxa -k bulkhead_engine\n"

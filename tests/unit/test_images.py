@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from bulkhead.checks.images import approved, approved_registries, origin_references, pinned_by_digest, under_registry
 from bulkhead.config import AuditConfig
-from bulkhead.images import approved, approved_registries, origin_references, pinned_by_digest, under_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 

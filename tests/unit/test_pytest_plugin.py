@@ -8,8 +8,8 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 HEADER = """
 import pytest
-from bulkhead.checks import fail, fail_for_each, not_applicable
-from bulkhead.state import FactUnavailable
+from bulkhead.verdict import fail, fail_for_each, not_applicable
+from bulkhead.facts import FactUnavailable
 """
 
 CASES = {
@@ -102,7 +102,7 @@ def test_a_marker_for_an_unknown_control_is_a_usage_error(pytester):
 
 def test_each_run_collects_the_hosts_state_again(pytester, monkeypatch):
     """A second audit in the same process (a scheduler, a test) must not reuse the first's state."""
-    from bulkhead.state import HostState
+    from bulkhead.facts import HostState
 
     # The module pytester's runs will import (other in-process runs may have left a stale one
     # as an attribute of the package).

@@ -2,7 +2,8 @@
 
 from bulkhead.catalogue import load_catalogue
 from bulkhead.cli import exit_code
-from bulkhead.reports import html_report, json_report
+from bulkhead.report.html import html_report
+from bulkhead.report.jsondoc import json_report
 from bulkhead.results import Outcome, ResultBook
 
 CATALOGUE = load_catalogue()

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bulkhead.checks import REGISTRY
 from bulkhead.config import AuditConfig
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 
 SUITES = Path(__file__).resolve().parents[2] / "audits" / "bulkhead" / "suites"
-COLLECTOR_ENGINES = SUITES.parent / "collector_engines.py"
+COLLECTOR_ENGINES = SUITES.parent / "collector" / "engines.py"
 
 
 def load(path: Path):
@@ -28,7 +29,6 @@ def load(path: Path):
 
 
 engines = load(COLLECTOR_ENGINES)
-runtime = load(SUITES / "test_5_container_runtime.py")
 images = load(SUITES / "test_4_container_images.py")
 swarm = load(SUITES / "test_7_swarm.py")
 DOCKER = {"kind": "docker", "mode": "rootful", "user": None, "cli": ["docker"], "env": {}, "socket": None}
@@ -74,6 +74,15 @@ def outcome(check, *args):
     return "pass", []
 
 
+def judged(control_id, state):
+    """A registered check's outcome on a host, as the audit reports it."""
+    try:
+        findings = REGISTRY[control_id].judge(state, AuditConfig())
+    except NotApplicable as reason:
+        return "not_applicable", [str(reason)]
+    return ("fail", findings) if findings else ("pass", [])
+
+
 def test_environment_values_never_leave_the_collector():
     slim = engines.slim_container(inspect(), DOCKER)
     assert slim["Config"]["EnvNames"] == ["PASSWORD", "PATH"]
@@ -82,8 +91,8 @@ def test_environment_values_never_leave_the_collector():
 
 def test_a_privileged_container_fails_5_4_and_keeps_net_raw():
     state = state_of(inspect("admin", Privileged=True), inspect("app", Privileged=False, CapDrop=["NET_RAW"]))
-    assert outcome(runtime.test_not_privileged, state) == ("fail", ["container admin: runs --privileged"])
-    assert outcome(runtime.test_net_raw_dropped, state) == ("fail", ["container admin: keeps NET_RAW (privileged)"])
+    assert judged("5.4", state) == ("fail", ["container admin: runs --privileged"])
+    assert judged("BH-5.10", state) == ("fail", ["container admin: keeps NET_RAW (privileged)"])
 
 
 @pytest.mark.parametrize(
@@ -96,13 +105,13 @@ def test_a_privileged_container_fails_5_4_and_keeps_net_raw():
     ],
 )
 def test_apparmor_5_1_where_the_host_has_apparmor(document, expected):
-    assert outcome(runtime.test_apparmor_profile, state_of(document, apparmor=True))[0] == expected
+    assert judged("5.1", state_of(document, apparmor=True))[0] == expected
 
 
 def test_apparmor_and_selinux_do_not_apply_where_the_kernel_has_neither():
     state = state_of(inspect(SecurityOpt=["apparmor=unconfined", "label=disable"]))
-    assert outcome(runtime.test_apparmor_profile, state)[0] == "not_applicable"
-    assert outcome(runtime.test_selinux_options, state)[0] == "not_applicable"
+    assert judged("5.1", state)[0] == "not_applicable"
+    assert judged("5.2", state)[0] == "not_applicable"
 
 
 @pytest.mark.parametrize(
@@ -113,7 +122,7 @@ def test_apparmor_and_selinux_do_not_apply_where_the_kernel_has_neither():
     ],
 )
 def test_selinux_5_2_where_the_host_has_selinux(document, reason):
-    status, lines = outcome(runtime.test_selinux_options, state_of(document, selinux=True))
+    status, lines = judged("5.2", state_of(document, selinux=True))
     assert status == "fail" and lines[0].startswith(f"container web: {reason}")
 
 
@@ -123,7 +132,7 @@ def test_no_new_privileges_explicit_false_fails_even_when_the_daemon_sets_it():
         inspect("inherits"),
         daemon_json={"exists": True, "settings": {"no-new-privileges": True}},
     )
-    assert outcome(runtime.test_no_new_privileges, state) == (
+    assert judged("5.25", state) == (
         "fail",
         ["container off: sets no-new-privileges=false explicitly"],
     )
@@ -132,20 +141,20 @@ def test_no_new_privileges_explicit_false_fails_even_when_the_daemon_sets_it():
 def test_a_rootless_memory_limit_on_cgroup_v1_is_not_a_pass():
     rootless = DOCKER | {"mode": "rootless", "user": "alice"}
     state = state_of(inspect(Memory=268435456), cgroup_version=1, engine=rootless)
-    status, lines = outcome(runtime.test_memory_limited, state)
+    status, lines = judged("5.10", state)
     assert status == "fail"
     assert lines == ["container web [docker (rootless, user alice)]: memory limit 256 MiB is NOT enforced "
                      "(rootless engine on cgroup v1)"]  # fmt: skip
 
 
 def test_no_running_container_makes_runtime_checks_not_applicable():
-    assert outcome(runtime.test_not_privileged, state_of())[0] == "not_applicable"
+    assert judged("5.4", state_of())[0] == "not_applicable"
 
 
 def test_an_unreadable_container_list_is_an_error():
     state = HostState("test", {"containers": {"error": "docker (rootful): docker ps failed: permission denied"}})
     with pytest.raises(FactUnavailable, match="permission denied"):
-        runtime.test_not_privileged(state)
+        REGISTRY["5.4"].judge(state, AuditConfig())
 
 
 def test_image_age_over_the_threshold(monkeypatch):
@@ -162,7 +171,7 @@ def test_image_age_over_the_threshold(monkeypatch):
     ["2026-01-01T00:00:00.123456789Z", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00.5+01:00", "2026-01-01T00:00:00"],
 )
 def test_image_build_dates_in_the_formats_engines_write(created):
-    from bulkhead.containers import image_age_days
+    from bulkhead.checks.containers import image_age_days
 
     assert image_age_days({"Created": created}, datetime(2026, 1, 11, 0, 0, 1, tzinfo=UTC)) == 10
 

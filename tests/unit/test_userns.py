@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bulkhead.checks.userns import unmapped_lines
 from bulkhead.config import AuditConfig
-from bulkhead.state import FactUnavailable, HostState
-from bulkhead.userns import unmapped_lines
+from bulkhead.facts import FactUnavailable, HostState
 
 SUITE = Path(__file__).resolve().parents[2] / "audits" / "bulkhead" / "suites" / "test_2_userns.py"
 _spec = importlib.util.spec_from_file_location("bulkhead_suite_2_userns", SUITE)

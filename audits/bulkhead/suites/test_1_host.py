@@ -10,11 +10,11 @@ import re
 
 import pytest
 
-from bulkhead import auditrules
-from bulkhead.checks import fail, fail_for_each, not_applicable
-from bulkhead.engine_support import judge
-from bulkhead.kernel import UnknownKernel, bugs_affecting, upstream_version
-from bulkhead.state import FactUnavailable
+from bulkhead.checks import auditrules
+from bulkhead.checks.engine_support import judge
+from bulkhead.checks.kernel import UnknownKernel, bugs_affecting, upstream_version
+from bulkhead.facts import FactUnavailable
+from bulkhead.verdict import fail, fail_for_each, not_applicable
 
 HARDENED_MINIMUMS = {
     "fs.protected_hardlinks": 1,

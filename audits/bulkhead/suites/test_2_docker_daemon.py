@@ -2,9 +2,9 @@
 
 import pytest
 
-from bulkhead.checks import fail, fail_for_each, not_applicable
-from bulkhead.daemon import Setting, default_bridge, dockerd_argv, effective_setting
-from bulkhead.files import tls_path
+from bulkhead.checks.daemon import Setting, default_bridge, dockerd_argv, effective_setting
+from bulkhead.checks.files import tls_path
+from bulkhead.verdict import fail, fail_for_each, not_applicable
 
 
 @pytest.mark.control("2.2")

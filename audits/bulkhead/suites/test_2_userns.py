@@ -2,9 +2,9 @@
 
 import pytest
 
-from bulkhead import userns
-from bulkhead.checks import fail, fail_for_each, not_applicable
-from bulkhead.state import FactUnavailable
+from bulkhead.checks import userns
+from bulkhead.facts import FactUnavailable
+from bulkhead.verdict import fail, fail_for_each, not_applicable
 
 
 @pytest.mark.control("2.9")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bulkhead.files import certs_d_files, check_files, tls_path, unit_paths
+from bulkhead.checks.files import certs_d_files, check_files, tls_path, unit_paths
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"

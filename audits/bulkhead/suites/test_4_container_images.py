@@ -2,19 +2,13 @@
 
 import pytest
 
-from bulkhead.checks import fail, fail_for_each, not_applicable
-from bulkhead.containers import ROOT_USERS, image_age_days, image_name, images_in_use, per_container, users_of
+from bulkhead.checks.containers import image_age_days, image_name, images_in_use, users_of
+from bulkhead.verdict import fail, fail_for_each, judge, not_applicable
 
 
 @pytest.mark.control("4.1")
-def test_container_user(state):
-    def check(container):
-        user = container["Config"].get("User") or ""
-        if user in ROOT_USERS:
-            return "runs as root (no USER in its image or --user)"
-        return None
-
-    per_container(state, check)
+def test_container_user(state, audit_config):
+    judge(state, audit_config, "4.1")
 
 
 @pytest.mark.control("4.5")

@@ -2,8 +2,7 @@
 
 import pytest
 
-from bulkhead.checks import fail, fail_for_each
-from bulkhead.images import (
+from bulkhead.checks.images import (
     approved,
     approved_registries,
     origin_references,
@@ -11,6 +10,7 @@ from bulkhead.images import (
     rootful_docker_images_by_name,
     running_container_images,
 )
+from bulkhead.verdict import fail, fail_for_each
 
 
 @pytest.mark.control("BH-4.11")

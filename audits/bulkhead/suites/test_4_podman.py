@@ -2,9 +2,9 @@
 
 import pytest
 
-from bulkhead.checks import fail, fail_for_each, not_applicable
-from bulkhead.images import approved, approved_registries
-from bulkhead.podman_config import containers_conf, registries_conf
+from bulkhead.checks.images import approved, approved_registries
+from bulkhead.checks.podman_config import containers_conf, registries_conf
+from bulkhead.verdict import fail, fail_for_each, not_applicable
 
 SIGNATURE_TYPES = ("signedBy", "sigstoreSigned")
 UNNEEDED_CAPABILITIES = ("NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_ADMIN", "NET_ADMIN", "SYS_MODULE")

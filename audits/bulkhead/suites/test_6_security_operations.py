@@ -2,8 +2,8 @@
 
 import pytest
 
-from bulkhead.checks import fail
-from bulkhead.containers import all_containers, image_name
+from bulkhead.checks.containers import all_containers, image_name
+from bulkhead.verdict import fail
 
 
 @pytest.mark.control("6.1")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bulkhead.checks import fail, fail_for_each, not_applicable
+from bulkhead.verdict import fail, fail_for_each, not_applicable
 
 
 def _swarm_state(state) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from bulkhead.checks.containers import describe, running_containers
 from bulkhead.config import AuditConfig
-from bulkhead.containers import describe, running_containers
-from bulkhead.state import HostState
+from bulkhead.facts import HostState
 
 
 def split_reference(reference: str) -> tuple[str, str]:

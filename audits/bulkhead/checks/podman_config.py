@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.facts import FactUnavailable, HostState
 
 
 @dataclass

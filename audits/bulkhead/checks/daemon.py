@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.facts import FactUnavailable, HostState
 
 _TRUE = {"true", "1", "t", "yes"}
 _FALSE = {"false", "0", "f", "no"}
@@ -89,3 +89,11 @@ def default_bridge(state: HostState) -> dict[str, Any]:
         if network.get("Options", {}).get("com.docker.network.bridge.default_bridge") == "true":
             return network
     raise FactUnavailable("the engine reports no default bridge network")
+
+
+def daemon_no_new_privileges(state: HostState) -> bool | None:
+    """The rootful Docker daemon's no-new-privileges default; None when there is no rootful dockerd to ask."""
+    try:
+        return effective_setting(state, "no-new-privileges", False, boolean=True).value is True
+    except FactUnavailable:
+        return None

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bulkhead.daemon import command_line_value
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.checks.daemon import command_line_value
+from bulkhead.facts import FactUnavailable, HostState
 
 # The initial user namespace's map: the process is not in a user namespace of its own.
 IDENTITY_MAP = [[0, 0, 4294967295]]

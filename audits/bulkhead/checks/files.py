@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bulkhead.checks import fail_for_each, not_applicable
-from bulkhead.daemon import command_line_value, dockerd_argv
-from bulkhead.state import FactUnavailable, HostState
+from bulkhead.checks.daemon import command_line_value, dockerd_argv
+from bulkhead.facts import FactUnavailable, HostState
+from bulkhead.verdict import fail_for_each, not_applicable
 
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
 

@@ -18,13 +18,13 @@ import stat
 import subprocess
 import sys
 
-try:  # state.py sends collector_engines.py ahead of this file; imported, take it from the package or beside us
+try:  # state.py sends engines.py ahead of this file; imported, take it from the package or beside us
     engine_facts  # noqa: B018
 except NameError:
     try:
-        from bulkhead import collector_engines as _engines
+        from bulkhead.collector import engines as _engines
     except ImportError:
-        import collector_engines as _engines
+        import engines as _engines
     COMMAND_TIMEOUT, FactError, fact = _engines.COMMAND_TIMEOUT, _engines.FactError, _engines.fact
     Background, engine_facts, local_docker_api = _engines.Background, _engines.engine_facts, _engines.local_docker_api
     content_trust, kernel_security = _engines.content_trust, _engines.kernel_security

@@ -6,12 +6,11 @@ waiver's container pattern can match them (see ``bulkhead.waivers``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bulkhead import checks
-from bulkhead.state import HostState
+from bulkhead.facts import HostState, NotApplicable
 
 Container = dict[str, Any]
 Image = dict[str, Any]
@@ -30,7 +29,7 @@ def running_containers(state: HostState) -> list[Container]:
     """Every running container of every engine on the host; none running makes the check N/A."""
     running = [container for container in all_containers(state) if container["State"].get("Running")]
     if not running:
-        checks.not_applicable("no running containers")
+        raise NotApplicable("no running containers")
     return running
 
 
@@ -44,21 +43,6 @@ def describe(container: Container) -> str:
 def image_name(image: Image) -> str:
     tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
     return tags[0] if tags else image["Id"].removeprefix("sha256:")[:12]
-
-
-Check = Callable[[Container], str | Iterable[str] | None]
-
-
-def per_container(state: HostState, check: Check) -> None:
-    """Run ``check`` on every running container; each reason it returns becomes one finding line."""
-    findings = []
-    for container in running_containers(state):
-        reasons = check(container)
-        if reasons is None:
-            continue
-        for reason in [reasons] if isinstance(reasons, str) else reasons:
-            findings.append(f"{describe(container)}: {reason}")
-    checks.fail_for_each(findings)
 
 
 def images_in_use(state: HostState) -> dict[str, tuple[Image, list[Container]]]:

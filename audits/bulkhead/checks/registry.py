@@ -1,0 +1,166 @@
+"""Control ID -> the one function that decides its verdict, for every caller that judges.
+
+A check takes facts and returns findings, one line each (an empty list is a pass). It raises
+``NotApplicable`` when the control does not apply and ``FactUnavailable`` when a fact it needs could
+not be read. No pytest, no I/O: the audit suites, the history of gone containers and the admission
+gate all call the same function.
+
+Two kinds:
+- a **host check** (``@host_check``) takes the host's facts and the audit settings;
+- a **container check** (``@container_check``) takes one container's inspect document (as the
+  collector normalises it) and a ``Context`` with the little it needs from the host. Registering it
+  also registers its host form, which judges every running container and prefixes each finding
+  with the container (``container web: runs --privileged``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from bulkhead.checks.containers import Container, describe, running_containers
+from bulkhead.config import AuditConfig
+from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+
+Findings = list[str]
+Reasons = str | Iterable[str] | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a container check may need besides the container. ``None`` means not known."""
+
+    settings: AuditConfig = field(default_factory=AuditConfig)
+    cgroup_version: int | None = None
+    apparmor: bool | None = None
+    selinux: bool | None = None
+    # The rootful Docker daemon's no-new-privileges default (None: no rootful dockerd to ask).
+    daemon_no_new_privileges: bool | None = None
+    # Container ID -> names of the processes running in it.
+    processes: Mapping[str, Sequence[str]] | None = None
+
+    def need(self, name: str) -> Any:
+        value = getattr(self, name)
+        if value is None:
+            raise FactUnavailable(f"{name.replace('_', ' ')} is not known")
+        return value
+
+
+HostCheck = Callable[[HostState, AuditConfig], Findings]
+ContainerCheck = Callable[[Container, Context], Reasons]
+Precondition = Callable[[Context], None]
+
+
+@dataclass(frozen=True)
+class Check:
+    control_id: str
+    judge: HostCheck
+    container: ContainerCheck | None = None
+    needs: frozenset[str] = frozenset()
+    precondition: Precondition | None = None
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def _register(check: Check) -> None:
+    if check.control_id in REGISTRY:
+        raise ValueError(f"control {check.control_id} has two checks")
+    REGISTRY[check.control_id] = check
+
+
+def host_check(control_id: str) -> Callable[[HostCheck], HostCheck]:
+    def register(function: HostCheck) -> HostCheck:
+        _register(Check(control_id, function))
+        return function
+
+    return register
+
+
+def container_check(
+    control_id: str, *, needs: Iterable[str] = (), precondition: Precondition | None = None
+) -> Callable[[ContainerCheck], ContainerCheck]:
+    """Register ``function(container, context)`` for ``control_id``; ``needs`` names Context fields."""
+    known = {entry.name for entry in fields(Context)}
+    wanted = frozenset(needs)
+    if wanted - known:
+        raise ValueError(f"{control_id}: unknown context fields {sorted(wanted - known)}")
+
+    def register(function: ContainerCheck) -> ContainerCheck:
+        def judge(state: HostState, settings: AuditConfig) -> Findings:
+            context = context_from_facts(state, settings, wanted)
+            if precondition is not None:
+                precondition(context)
+            return [
+                f"{describe(container)}: {reason}"
+                for container in running_containers(state)
+                for reason in reasons(function(container, context))
+            ]
+
+        _register(Check(control_id, judge, function, wanted, precondition))
+        return function
+
+    return register
+
+
+def reasons(found: Reasons) -> Findings:
+    if found is None:
+        return []
+    if isinstance(found, str):
+        return [found]
+    return [reason for reason in found if reason]
+
+
+def context_from_facts(state: HostState, settings: AuditConfig, needs: Iterable[str]) -> Context:
+    """A Context holding the fields in ``needs``, read from the host's facts (errors propagate)."""
+    from bulkhead.checks.daemon import daemon_no_new_privileges  # daemon imports this module
+
+    values: dict[str, Any] = {}
+    for name in needs:
+        if name in ("cgroup_version", "apparmor", "selinux"):
+            values[name] = state.fact("kernel_security")[name]
+        elif name == "daemon_no_new_privileges":
+            values[name] = daemon_no_new_privileges(state)
+        elif name == "processes":
+            values[name] = state.fact("container_processes")
+    return replace(Context(settings=settings), **values)
+
+
+@dataclass
+class ContainerVerdict:
+    """One container judged against container controls: findings per control, and what was not judged."""
+
+    findings: dict[str, Findings] = field(default_factory=dict)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    undetermined: dict[str, str] = field(default_factory=dict)
+
+
+def judge_container(
+    container: Container, context: Context, control_ids: Iterable[str] | None = None
+) -> ContainerVerdict:
+    """Judge one container (running, gone, or not yet created) against container controls.
+
+    Each control gives findings (possibly none), or is not applicable, or undetermined when the
+    context lacks what it needs: a caller that must fail closed treats undetermined as a refusal.
+    """
+    verdict = ContainerVerdict()
+    wanted = container_controls() if control_ids is None else list(control_ids)
+    for control_id in wanted:
+        check = REGISTRY[control_id]
+        if check.container is None:
+            raise KeyError(f"control {control_id} is not a container control")
+        try:
+            if check.precondition is not None:
+                check.precondition(context)
+            verdict.findings[control_id] = reasons(check.container(container, context))
+        except NotApplicable as reason:
+            verdict.not_applicable[control_id] = str(reason)
+        except FactUnavailable as reason:
+            verdict.undetermined[control_id] = str(reason)
+    return verdict
+
+
+def container_controls() -> list[str]:
+    """The IDs of every control that judges one container at a time."""
+    return [control_id for control_id, check in REGISTRY.items() if check.container is not None]

@@ -1,0 +1,94 @@
+"""The HTML report for people: one self-contained page, summaries first, then every result."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bulkhead import __version__
+from bulkhead.catalogue import SEVERITIES, Catalogue
+from bulkhead.results import ControlResult, Outcome, ResultBook
+
+# Failures first, then what could not be decided, what was waived, what passed, what did not apply.
+OUTCOME_ORDER = (Outcome.FAIL, Outcome.ERROR, Outcome.WAIVED, Outcome.PASS, Outcome.NOT_APPLICABLE)
+
+
+def _template(name: str) -> Any:
+    import jinja2  # only when an HTML report is asked for
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("bulkhead.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template(name)
+
+
+def _counts(results: list[ControlResult]) -> dict[str, int]:
+    counts = dict.fromkeys((outcome.value for outcome in OUTCOME_ORDER), 0)
+    for result in results:
+        counts[result.outcome.value] += 1
+    return counts
+
+
+def html_report(
+    book: ResultBook, catalogue: Catalogue, host_facts: dict[str, dict[str, Any]], seconds: float | None = None
+) -> str:
+    """One self-contained page (inline CSS and JS): summaries, then every result, failures first."""
+    results = book.all_results()
+    rank = {severity: index for index, severity in enumerate(SEVERITIES)}
+    rows = []
+    for result in results:
+        control = catalogue[result.control_id]
+        lines = [{"kind": "", "text": line} for line in result.reasons]
+        lines += [{"kind": "waived", "text": line} for line in result.waived if line not in result.reasons]
+        lines += [{"kind": "note", "text": line} for line in result.notes]
+        rows.append(
+            {
+                "outcome": result.outcome.value,
+                "host": result.host,
+                "id": control.id,
+                "title": control.title,
+                "section": control.section,
+                "level": control.level,
+                "severity": control.severity,
+                "severity_rank": rank[control.severity],
+                "remediation": control.remediation,
+                "rationale": control.rationale,
+                "references": control.references_text(),
+                "lines": lines,
+                "order": (OUTCOME_ORDER.index(result.outcome), -rank[control.severity], result.host),
+            }
+        )
+    rows.sort(key=lambda row: row["order"])
+    sections = catalogue.sections()
+    by_section = [
+        {
+            "label": f"{section} {title}",
+            "counts": _counts([r for r in results if catalogue[r.control_id].section == section]),
+        }
+        for section, title in sections.items()
+        if any(catalogue[r.control_id].section == section for r in results)
+    ]
+    by_severity = [
+        {"label": severity, "counts": _counts([r for r in results if catalogue[r.control_id].severity == severity])}
+        for severity in reversed(SEVERITIES)
+    ]
+    hosts = [
+        {"name": host, "counts": _counts(list(by_control.values())), "facts": host_facts.get(host, {})}
+        for host, by_control in book.hosts.items()
+    ]
+    return _template("report.html.j2").render(
+        generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        version=__version__,
+        seconds=seconds if seconds is not None else "?",
+        total=len(results),
+        hosts=hosts,
+        outcomes=[outcome.value for outcome in OUTCOME_ORDER],
+        severities=list(enumerate(SEVERITIES)),
+        by_section=by_section,
+        by_severity=by_severity,
+        rows=rows,
+        notes=[note for result in results for note in result.notes],
+    )
