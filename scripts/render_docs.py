@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bulkhead.cli import controls_markdown
+from bulkhead.report.controls_table import controls_markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BEGIN, END = "<!-- controls:begin -->\n", "<!-- controls:end -->"

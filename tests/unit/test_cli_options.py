@@ -2,7 +2,8 @@
 
 import pytest
 
-from bulkhead.cli import BadInput, build_parser, pytest_arguments, report_paths
+from bulkhead.audit import BadInput, pytest_arguments, report_paths
+from bulkhead.cli import build_parser
 
 
 def parse(*argv):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bulkhead.catalogue import load_catalogue
-from bulkhead.cli import controls_markdown
+from bulkhead.report.controls_table import controls_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "audits" / "bulkhead" / "suites"

@@ -1,7 +1,7 @@
 """The HTML report: self-contained, failures first, summaries, and nothing but reasons and catalogue text."""
 
+from bulkhead.audit import exit_code
 from bulkhead.catalogue import load_catalogue
-from bulkhead.cli import exit_code
 from bulkhead.report.html import html_report
 from bulkhead.report.jsondoc import json_report
 from bulkhead.results import Outcome, ResultBook
