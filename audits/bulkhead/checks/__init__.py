@@ -1,18 +1,35 @@
 """Every control's verdict as a pure function, keyed by control ID (see ``registry``).
 
-Importing this package registers every check; ``REGISTRY[control_id]`` is the one function that
-judges a control, whoever asks: the audit suites, the history of gone containers, the gate.
+Importing this package registers the ``CHECKS`` table of every module of checks;
+``REGISTRY[control_id]`` is the one function that judges a control, whoever asks: the audit
+suites, the history of gone containers, the admission gate.
 """
 
-from bulkhead.checks import container_images, container_runtime  # noqa: F401  (they register their checks)
+from bulkhead.checks import container_images, container_runtime
 from bulkhead.checks.registry import (
     REGISTRY,
     Check,
+    ContainerCheck,
     ContainerVerdict,
     Context,
     Findings,
+    HostCheck,
     container_controls,
     judge_container,
+    register,
 )
 
-__all__ = ["REGISTRY", "Check", "ContainerVerdict", "Context", "Findings", "container_controls", "judge_container"]
+for _module in (container_images, container_runtime):
+    register(_module.CHECKS)
+
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "ContainerCheck",
+    "ContainerVerdict",
+    "Context",
+    "Findings",
+    "HostCheck",
+    "container_controls",
+    "judge_container",
+]

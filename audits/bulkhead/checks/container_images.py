@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from bulkhead.checks.containers import ROOT_USERS, Container
-from bulkhead.checks.registry import Context, Reasons, container_check
+from bulkhead.checks.registry import ContainerCheck, Context, Reasons
 
 
-@container_check("4.1")
 def container_user(container: Container, context: Context) -> Reasons:
     user = container["Config"].get("User") or ""
     return "runs as root (no USER in its image or --user)" if user in ROOT_USERS else None
+
+
+# Control ID -> the function that judges it (registered by bulkhead.checks).
+CHECKS = {
+    "4.1": ContainerCheck(container_user),
+}

@@ -15,7 +15,7 @@ from bulkhead.checks.containers import (
     published_ports,
     security_option,
 )
-from bulkhead.checks.registry import Context, Reasons, container_check
+from bulkhead.checks.registry import ContainerCheck, Context, Reasons
 from bulkhead.facts import FactUnavailable, NotApplicable
 
 
@@ -29,7 +29,6 @@ def _selinux_enabled(context: Context) -> None:
         raise NotApplicable("SELinux is not enabled on this host's kernel")
 
 
-@container_check("5.1", needs=["apparmor"], precondition=_apparmor_enabled)
 def apparmor_profile(container: Container, context: Context) -> Reasons:
     if container.get("EngineKind") == "podman" and container.get("EngineMode") == "rootless":
         return None  # rootless Podman cannot load AppArmor profiles: 5.25 and 5.21 confine it
@@ -41,7 +40,6 @@ def apparmor_profile(container: Container, context: Context) -> Reasons:
     return None
 
 
-@container_check("5.2", needs=["selinux"], precondition=_selinux_enabled)
 def selinux_options(container: Container, context: Context) -> Reasons:
     label = security_option(container, "label")
     if label in ("disable", "type:spc_t"):
@@ -51,18 +49,15 @@ def selinux_options(container: Container, context: Context) -> Reasons:
     return None
 
 
-@container_check("5.3")
 def capabilities_restricted(container: Container, context: Context) -> Reasons:
     added = sorted(capabilities(container["HostConfig"].get("CapAdd")))
     return f"adds capabilities {', '.join(added)}" if added else None
 
 
-@container_check("5.4")
 def not_privileged(container: Container, context: Context) -> Reasons:
     return "runs --privileged" if container["HostConfig"].get("Privileged") else None
 
 
-@container_check("5.5")
 def no_sensitive_host_mounts(container: Container, context: Context) -> Reasons:
     found = []
     for mount in container.get("Mounts") or []:
@@ -73,7 +68,6 @@ def no_sensitive_host_mounts(container: Container, context: Context) -> Reasons:
     return found
 
 
-@container_check("5.6", needs=["processes"])
 def no_sshd(container: Container, context: Context) -> Reasons:
     processes = context.need("processes")
     if container["Id"] not in processes:
@@ -81,7 +75,6 @@ def no_sshd(container: Container, context: Context) -> Reasons:
     return "runs sshd" if "sshd" in processes[container["Id"]] else None
 
 
-@container_check("5.7")
 def no_privileged_ports(container: Container, context: Context) -> Reasons:
     return [
         f"publishes {container_port} on privileged host port {host_port}"
@@ -96,12 +89,10 @@ def _shares_host_namespace(container: Container, key: str, flag: str) -> Reasons
     return None
 
 
-@container_check("5.9")
 def host_network_not_shared(container: Container, context: Context) -> Reasons:
     return _shares_host_namespace(container, "NetworkMode", "network")
 
 
-@container_check("5.10", needs=["cgroup_version"])
 def memory_limited(container: Container, context: Context) -> Reasons:
     memory = container["HostConfig"].get("Memory") or 0
     if not memory:
@@ -111,7 +102,6 @@ def memory_limited(container: Container, context: Context) -> Reasons:
     return None
 
 
-@container_check("5.11")
 def cpu_priority(container: Container, context: Context) -> Reasons:
     config = container["HostConfig"]
     shares = config.get("CpuShares") or 0
@@ -120,12 +110,10 @@ def cpu_priority(container: Container, context: Context) -> Reasons:
     return "has no CPU shares, quota or CPU set"
 
 
-@container_check("5.12")
 def read_only_root_filesystem(container: Container, context: Context) -> Reasons:
     return None if container["HostConfig"].get("ReadonlyRootfs") else "has a writable root file system"
 
 
-@container_check("5.13")
 def ports_bound_to_an_interface(container: Container, context: Context) -> Reasons:
     return [
         f"publishes {container_port} on all interfaces (host port {host_port})"
@@ -134,7 +122,6 @@ def ports_bound_to_an_interface(container: Container, context: Context) -> Reaso
     ]
 
 
-@container_check("5.14")
 def restart_policy(container: Container, context: Context) -> Reasons:
     policy = container["HostConfig"].get("RestartPolicy") or {}
     name = policy.get("Name") or "no"
@@ -146,17 +133,14 @@ def restart_policy(container: Container, context: Context) -> Reasons:
     return None
 
 
-@container_check("5.15")
 def host_pid_not_shared(container: Container, context: Context) -> Reasons:
     return _shares_host_namespace(container, "PidMode", "pid")
 
 
-@container_check("5.16")
 def host_ipc_not_shared(container: Container, context: Context) -> Reasons:
     return _shares_host_namespace(container, "IpcMode", "ipc")
 
 
-@container_check("5.17")
 def no_host_devices(container: Container, context: Context) -> Reasons:
     return [
         f"has host device {device.get('PathOnHost')} ({device.get('CgroupPermissions') or 'rwm'})"
@@ -164,7 +148,6 @@ def no_host_devices(container: Container, context: Context) -> Reasons:
     ]
 
 
-@container_check("5.19")
 def mount_propagation_not_shared(container: Container, context: Context) -> Reasons:
     return [
         f"mounts {mount.get('Destination')} with {mount.get('Propagation')} propagation"
@@ -173,23 +156,19 @@ def mount_propagation_not_shared(container: Container, context: Context) -> Reas
     ]
 
 
-@container_check("5.20")
 def host_uts_not_shared(container: Container, context: Context) -> Reasons:
     return _shares_host_namespace(container, "UTSMode", "uts")
 
 
-@container_check("5.21")
 def seccomp_not_disabled(container: Container, context: Context) -> Reasons:
     return "runs with seccomp=unconfined" if security_option(container, "seccomp") == "unconfined" else None
 
 
-@container_check("5.24")
 def cgroup_parent(container: Container, context: Context) -> Reasons:
     parent = container["HostConfig"].get("CgroupParent")
     return f"runs under custom cgroup parent {parent}" if parent else None
 
 
-@container_check("5.25", needs=["daemon_no_new_privileges"])
 def no_new_privileges(container: Container, context: Context) -> Reasons:
     value = security_option(container, "no-new-privileges")
     if value is not None:
@@ -202,7 +181,6 @@ def no_new_privileges(container: Container, context: Context) -> Reasons:
     return "may gain privileges: no-new-privileges is not set (nor the engine's default)"
 
 
-@container_check("5.26")
 def health_checked(container: Container, context: Context) -> Reasons:
     healthcheck = container["Config"].get("Healthcheck") or {}
     test = healthcheck.get("Test") or []
@@ -213,13 +191,11 @@ def health_checked(container: Container, context: Context) -> Reasons:
     return None
 
 
-@container_check("5.28")
 def pids_limited(container: Container, context: Context) -> Reasons:
     limit = container["HostConfig"].get("PidsLimit")
     return None if limit and limit > 0 else "has no PIDs limit"
 
 
-@container_check("5.29")
 def not_on_the_default_bridge(container: Container, context: Context) -> Reasons:
     default = "podman" if container.get("EngineKind") == "podman" else "bridge"
     if default in (container.get("Networks") or []):
@@ -227,12 +203,10 @@ def not_on_the_default_bridge(container: Container, context: Context) -> Reasons
     return None
 
 
-@container_check("5.30")
 def host_user_namespace_not_shared(container: Container, context: Context) -> Reasons:
     return _shares_host_namespace(container, "UsernsMode", "userns")
 
 
-@container_check("5.31")
 def engine_socket_not_mounted(container: Container, context: Context) -> Reasons:
     return [
         f"mounts the engine socket {mount.get('Source')} at {mount.get('Destination')}"
@@ -241,7 +215,6 @@ def engine_socket_not_mounted(container: Container, context: Context) -> Reasons
     ]
 
 
-@container_check("BH-5.10")
 def net_raw_dropped(container: Container, context: Context) -> Reasons:
     config = container["HostConfig"]
     if config.get("Privileged"):
@@ -251,3 +224,35 @@ def net_raw_dropped(container: Container, context: Context) -> Reasons:
     if capabilities(config.get("CapDrop")) & {"NET_RAW", "ALL"}:
         return None
     return "keeps NET_RAW (add --cap-drop NET_RAW)"
+
+
+# Control ID -> the function that judges it (registered by bulkhead.checks).
+CHECKS = {
+    "5.1": ContainerCheck(apparmor_profile, needs=["apparmor"], precondition=_apparmor_enabled),
+    "5.2": ContainerCheck(selinux_options, needs=["selinux"], precondition=_selinux_enabled),
+    "5.3": ContainerCheck(capabilities_restricted),
+    "5.4": ContainerCheck(not_privileged),
+    "5.5": ContainerCheck(no_sensitive_host_mounts),
+    "5.6": ContainerCheck(no_sshd, needs=["processes"]),
+    "5.7": ContainerCheck(no_privileged_ports),
+    "5.9": ContainerCheck(host_network_not_shared),
+    "5.10": ContainerCheck(memory_limited, needs=["cgroup_version"]),
+    "5.11": ContainerCheck(cpu_priority),
+    "5.12": ContainerCheck(read_only_root_filesystem),
+    "5.13": ContainerCheck(ports_bound_to_an_interface),
+    "5.14": ContainerCheck(restart_policy),
+    "5.15": ContainerCheck(host_pid_not_shared),
+    "5.16": ContainerCheck(host_ipc_not_shared),
+    "5.17": ContainerCheck(no_host_devices),
+    "5.19": ContainerCheck(mount_propagation_not_shared),
+    "5.20": ContainerCheck(host_uts_not_shared),
+    "5.21": ContainerCheck(seccomp_not_disabled),
+    "5.24": ContainerCheck(cgroup_parent),
+    "5.25": ContainerCheck(no_new_privileges, needs=["daemon_no_new_privileges"]),
+    "5.26": ContainerCheck(health_checked),
+    "5.28": ContainerCheck(pids_limited),
+    "5.29": ContainerCheck(not_on_the_default_bridge),
+    "5.30": ContainerCheck(host_user_namespace_not_shared),
+    "5.31": ContainerCheck(engine_socket_not_mounted),
+    "BH-5.10": ContainerCheck(net_raw_dropped),
+}

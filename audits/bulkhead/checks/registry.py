@@ -6,11 +6,14 @@ not be read. No pytest, no I/O: the audit suites, the history of gone containers
 gate all call the same function.
 
 Two kinds:
-- a **host check** (``@host_check``) takes the host's facts and the audit settings;
-- a **container check** (``@container_check``) takes one container's inspect document (as the
-  collector normalises it) and a ``Context`` with the little it needs from the host. Registering it
-  also registers its host form, which judges every running container and prefixes each finding
-  with the container (``container web: runs --privileged``).
+- a **host check** (``HostCheck(function)``) takes the host's facts and the audit settings;
+- a **container check** (``ContainerCheck(function, needs=...)``) takes one container's inspect
+  document (as the collector normalises it) and a ``Context`` with the little it needs from the
+  host. Registering it also registers its host form, which judges every running container and
+  prefixes each finding with the container (``container web: runs --privileged``).
+
+Each module of checks ends with a ``CHECKS`` table, control ID -> check, which ``bulkhead.checks``
+registers. (A table rather than decorators: mutation testing tools skip decorated functions.)
 """
 
 from __future__ import annotations
@@ -47,16 +50,43 @@ class Context:
         return value
 
 
-HostCheck = Callable[[HostState, AuditConfig], Findings]
-ContainerCheck = Callable[[Container, Context], Reasons]
+HostJudge = Callable[[HostState, AuditConfig], Findings]
+ContainerJudge = Callable[[Container, Context], Reasons]
 Precondition = Callable[[Context], None]
 
 
 @dataclass(frozen=True)
+class HostCheck:
+    """A control judged on the host's facts: ``function(state, settings) -> findings``."""
+
+    function: HostJudge
+
+
+@dataclass(frozen=True)
+class ContainerCheck:
+    """A control judged container by container: ``function(container, context) -> reasons``.
+
+    ``needs`` names the Context fields it reads; ``precondition`` raises NotApplicable for the whole
+    host (no AppArmor on this kernel) before any container is looked at.
+    """
+
+    function: ContainerJudge
+    needs: Iterable[str] = ()
+    precondition: Precondition | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.needs) - {entry.name for entry in fields(Context)}
+        if unknown:
+            raise ValueError(f"{self.function.__name__}: unknown context fields {sorted(unknown)}")
+
+
+@dataclass(frozen=True)
 class Check:
+    """A registered control: ``judge`` for a host; ``container`` too for a per-container control."""
+
     control_id: str
-    judge: HostCheck
-    container: ContainerCheck | None = None
+    judge: HostJudge
+    container: ContainerJudge | None = None
     needs: frozenset[str] = frozenset()
     precondition: Precondition | None = None
 
@@ -64,44 +94,33 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def _register(check: Check) -> None:
-    if check.control_id in REGISTRY:
-        raise ValueError(f"control {check.control_id} has two checks")
-    REGISTRY[check.control_id] = check
+def register(checks: Mapping[str, HostCheck | ContainerCheck]) -> None:
+    """Register a module's ``CHECKS`` table; a control with two checks is a programming error."""
+    for control_id, entry in checks.items():
+        if control_id in REGISTRY:
+            raise ValueError(f"control {control_id} has two checks")
+        if isinstance(entry, HostCheck):
+            REGISTRY[control_id] = Check(control_id, entry.function)
+        else:
+            needs = frozenset(entry.needs)
+            judge = _on_every_running_container(entry.function, needs, entry.precondition)
+            REGISTRY[control_id] = Check(control_id, judge, entry.function, needs, entry.precondition)
 
 
-def host_check(control_id: str) -> Callable[[HostCheck], HostCheck]:
-    def register(function: HostCheck) -> HostCheck:
-        _register(Check(control_id, function))
-        return function
+def _on_every_running_container(
+    function: ContainerJudge, needs: frozenset[str], precondition: Precondition | None
+) -> HostJudge:
+    def judge(state: HostState, settings: AuditConfig) -> Findings:
+        context = context_from_facts(state, settings, needs)
+        if precondition is not None:
+            precondition(context)
+        return [
+            f"{describe(container)}: {reason}"
+            for container in running_containers(state)
+            for reason in reasons(function(container, context))
+        ]
 
-    return register
-
-
-def container_check(
-    control_id: str, *, needs: Iterable[str] = (), precondition: Precondition | None = None
-) -> Callable[[ContainerCheck], ContainerCheck]:
-    """Register ``function(container, context)`` for ``control_id``; ``needs`` names Context fields."""
-    known = {entry.name for entry in fields(Context)}
-    wanted = frozenset(needs)
-    if wanted - known:
-        raise ValueError(f"{control_id}: unknown context fields {sorted(wanted - known)}")
-
-    def register(function: ContainerCheck) -> ContainerCheck:
-        def judge(state: HostState, settings: AuditConfig) -> Findings:
-            context = context_from_facts(state, settings, wanted)
-            if precondition is not None:
-                precondition(context)
-            return [
-                f"{describe(container)}: {reason}"
-                for container in running_containers(state)
-                for reason in reasons(function(container, context))
-            ]
-
-        _register(Check(control_id, judge, function, wanted, precondition))
-        return function
-
-    return register
+    return judge
 
 
 def reasons(found: Reasons) -> Findings:
