@@ -4,7 +4,7 @@ Importing this package registers every check; ``REGISTRY[control_id]`` is the on
 judges a control, whoever asks: the audit suites, the history of gone containers, the gate.
 """
 
-from bulkhead.checks import container_images, container_runtime  # noqa: F401  (they register their checks)
+from bulkhead.checks import container_images, container_runtime, images_approved, podman, security_operations, swarm  # noqa: F401  (they register their checks)
 from bulkhead.checks.registry import (
     REGISTRY,
     Check,
