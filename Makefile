@@ -15,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps engine host-tools images lint unit integration molecule molecule-% sanity test demo bench docs clean
+.PHONY: help deps engine host-tools images lint unit integration molecule molecule-% sanity test demo bench mutation docs clean
 
 help:
 	@echo "make demo        harden and audit a disposable local target; reports in reports/"
@@ -25,6 +25,7 @@ help:
 	@echo "make sanity      ansible-test sanity for the collection"
 	@echo "make molecule    every molecule scenario: $(SCENARIOS)"
 	@echo "make molecule-X  one scenario"
+	@echo "make mutation    mutation testing of the checks and module_utils (mutmut; not in make test)"
 	@echo "make docs        regenerate the control table in README.md from the catalogue"
 	@echo "make bench       time full audits with 0, 50, 200 and 500 containers (bench/RESULTS.md)"
 
@@ -80,6 +81,10 @@ demo: deps images
 # Not part of `make test`: speed is measured here, never asserted in tests.
 bench: deps engine
 	$(BIN)/python bench/bench.py --write
+
+# Not part of `make test`: the score and the survivors worth keeping go in bench/RESULTS.md.
+mutation: deps
+	@bash scripts/mutation.sh
 
 docs: deps
 	$(BIN)/python scripts/render_docs.py

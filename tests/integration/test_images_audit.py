@@ -77,12 +77,12 @@ def test_unapproved_and_unpinned_images_are_flagged_by_container_name(tmp_path, 
     assert completed.returncode == 1, completed.stdout + completed.stderr
     approved_findings = "\n".join(controls["BH-4.11"]["reasons"])
     assert controls["BH-4.11"]["outcome"] == "fail"
-    assert f"container {BAD_CONTAINER} runs {BAD_IMAGE}, not from an approved registry" in approved_findings
+    assert f"container {BAD_CONTAINER}: runs {BAD_IMAGE}, not from an approved registry" in approved_findings
     assert GOOD_CONTAINER not in approved_findings
     pinned_findings = "\n".join(controls["BH-4.12"]["reasons"])
     assert controls["BH-4.12"]["outcome"] == "fail"
-    assert f"container {BAD_CONTAINER} runs {BAD_IMAGE}, not pinned by digest" in pinned_findings
-    assert f"container {GOOD_CONTAINER} runs {GOOD_IMAGE}, not pinned by digest" in pinned_findings
+    assert f"container {BAD_CONTAINER}: runs {BAD_IMAGE}, not pinned by digest" in pinned_findings
+    assert f"container {GOOD_CONTAINER}: runs {GOOD_IMAGE}, not pinned by digest" in pinned_findings
 
 
 def test_a_missing_baseline_is_an_error_not_a_pass(tmp_path, docker_engine):

@@ -151,13 +151,18 @@ def test_each_misconfiguration_is_found_naming_the_container(audited, suffix):
     assert any(reason in line for line in lines), lines
 
 
+# The local test image is from no approved registry and not pinned by digest: test_images_audit.py
+# judges those two on containers made for them.
+IMAGE_ORIGIN_CONTROLS = {"BH-4.11", "BH-4.12"}
+
+
 def test_a_clean_container_passes_every_runtime_check(audited):
     _completed, reports = audited
     named = [
         f"{cid}: {line}"
         for cid, control in controls(reports).items()
         for line in control["reasons"]
-        if line.startswith("container bulkhead-it-clean:")
+        if line.startswith("container bulkhead-it-clean:") and cid not in IMAGE_ORIGIN_CONTROLS
     ]
     assert not named
 

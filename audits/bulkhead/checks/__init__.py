@@ -5,7 +5,14 @@ Importing this package registers the ``CHECKS`` table of every module of checks;
 suites, the history of gone containers, the admission gate.
 """
 
-from bulkhead.checks import container_images, container_runtime
+from bulkhead.checks import (
+    container_images,
+    container_runtime,
+    images_approved,
+    podman,
+    security_operations,
+    swarm,
+)
 from bulkhead.checks.registry import (
     REGISTRY,
     Check,
@@ -19,7 +26,7 @@ from bulkhead.checks.registry import (
     register,
 )
 
-for _module in (container_images, container_runtime):
+for _module in (container_images, container_runtime, images_approved, podman, security_operations, swarm):
     register(_module.CHECKS)
 
 __all__ = [

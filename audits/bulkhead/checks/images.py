@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bulkhead.checks.containers import describe, running_containers
 from bulkhead.config import AuditConfig
 from bulkhead.facts import HostState
 
@@ -37,27 +36,6 @@ def under_registry(reference: str, registry: str) -> bool:
     if "/" not in registry:
         return host == registry
     return (repository(reference) + "/").startswith(registry + "/")
-
-
-def running_container_images(state: HostState) -> list[dict[str, Any]]:
-    """Each running container with the reference it was started from and its image's names.
-
-    No running container makes the check not applicable, as for every per-container check.
-    """
-    images = {image["Id"]: image for image in state.fact("images")}
-    found = []
-    for container in running_containers(state):
-        image = images.get(container["Image"], {})
-        found.append(
-            {
-                "name": describe(container).removeprefix("container "),
-                "reference": container["Config"].get("Image", ""),
-                "image_id": container["Image"],
-                "repo_tags": image.get("RepoTags") or [],
-                "repo_digests": image.get("RepoDigests") or [],
-            }
-        )
-    return found
 
 
 def rootful_docker_images_by_name(state: HostState) -> dict[str, dict[str, Any]]:
@@ -94,9 +72,12 @@ def approved(references: Iterable[str], registries: list[str]) -> bool:
     return any(under_registry(reference, registry) for reference in references for registry in registries)
 
 
-def origin_references(container: dict[str, Any]) -> list[str]:
-    """What a container's image is called: the reference it was started with, or (started by ID) the image's names."""
-    reference = container.get("reference", "")
-    if reference and not is_image_id(reference):
-        return [reference]
-    return list(container.get("repo_tags") or []) + list(container.get("repo_digests") or [])
+def named_reference(reference: str) -> bool:
+    """Whether a container was started by an image name, not by an image ID (nor with no reference at all)."""
+    return bool(reference) and not is_image_id(reference)
+
+
+def image_names(image: dict[str, Any] | None) -> list[str]:
+    """Every name an image carries: its tags, then its repo digests (none for an unknown image)."""
+    image = image or {}
+    return list(image.get("RepoTags") or []) + list(image.get("RepoDigests") or [])

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from bulkhead.checks.containers import Container, describe, running_containers
+from bulkhead.checks.containers import Container, Image, describe, running_containers
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 
@@ -42,11 +42,13 @@ class Context:
     daemon_no_new_privileges: bool | None = None
     # Container ID -> names of the processes running in it.
     processes: Mapping[str, Sequence[str]] | None = None
+    # Image ID -> image, for containers started by image ID (what is that image called?).
+    images: Mapping[str, Image] | None = None
 
     def need(self, name: str) -> Any:
         value = getattr(self, name)
         if value is None:
-            raise FactUnavailable(f"{name.replace('_', ' ')} is not known")
+            raise FactUnavailable(f"not known here: {name.replace('_', ' ')}")
         return value
 
 
@@ -143,6 +145,8 @@ def context_from_facts(state: HostState, settings: AuditConfig, needs: Iterable[
             values[name] = daemon_no_new_privileges(state)
         elif name == "processes":
             values[name] = state.fact("container_processes")
+        elif name == "images":
+            values[name] = {image["Id"]: image for image in state.fact("images")}
     return replace(Context(settings=settings), **values)
 
 

@@ -1,25 +1,12 @@
-"""CIS Docker Benchmark section 6: image and container sprawl, against the fleet's thresholds."""
+"""CIS Docker Benchmark section 6: image and container sprawl, by ``bulkhead.checks.security_operations``."""
 
 import pytest
 
-from bulkhead.checks.containers import all_containers, image_name
-from bulkhead.verdict import fail
+from bulkhead.verdict import judge
+
+CONTROLS = ["6.1", "6.2"]
 
 
-@pytest.mark.control("6.1")
-def test_image_sprawl(state, audit_config):
-    limit = audit_config.get("max_unused_images")
-    used = {container["Image"] for container in all_containers(state)}
-    unused = sorted(image_name(image) for image in state.fact("images") if image["Id"] not in used)
-    if len(unused) > limit:
-        shown = ", ".join(unused[:10]) + (" ..." if len(unused) > 10 else "")
-        fail(f"{len(unused)} images are used by no container (limit {limit}): {shown}")
-
-
-@pytest.mark.control("6.2")
-def test_container_sprawl(state, audit_config):
-    limit = audit_config.get("max_stopped_containers")
-    stopped = sorted(container["Name"] for container in all_containers(state) if not container["State"].get("Running"))
-    if len(stopped) > limit:
-        shown = ", ".join(stopped[:10]) + (" ..." if len(stopped) > 10 else "")
-        fail(f"{len(stopped)} stopped containers (limit {limit}): {shown}")
+@pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
+def test_security_operations(state, audit_config, control_id):
+    judge(state, audit_config, control_id)

@@ -1,13 +1,17 @@
-"""Image reference logic of the BH-4 audits."""
-
-from pathlib import Path
+"""bulkhead.checks.images: image references and approved registries, as the BH-4 checks read them."""
 
 import pytest
 
-from bulkhead.checks.images import approved, approved_registries, origin_references, pinned_by_digest, under_registry
+from bulkhead.checks.images import (
+    approved,
+    approved_registries,
+    image_names,
+    is_image_id,
+    named_reference,
+    pinned_by_digest,
+    under_registry,
+)
 from bulkhead.config import AuditConfig
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -27,10 +31,29 @@ def test_under_registry(reference, registry, expected):
     assert under_registry(reference, registry) is expected
 
 
+@pytest.mark.parametrize(
+    ("reference", "named"),
+    [
+        ("registry.good.example/x:1", True),
+        ("busybox", True),
+        ("sha256:" + "b" * 64, False),
+        ("b" * 64, False),
+        ("0123456789ab", False),
+        ("0123456789a", True),  # too short for an image ID: a name
+        ("deadbeefcafe:1", True),
+        ("", False),
+    ],
+)
+def test_a_reference_names_an_image_unless_it_is_an_image_id(reference, named):
+    assert named_reference(reference) is named
+    assert is_image_id(reference) is (bool(reference) and not named)
+
+
 def test_a_container_started_by_image_id_is_judged_by_the_image_names():
-    container = {"reference": "sha256:" + "b" * 64, "repo_tags": ["registry.good.example/x:1"], "repo_digests": []}
-    assert origin_references(container) == ["registry.good.example/x:1"]
-    assert approved(origin_references(container), ["registry.good.example"])
+    image = {"RepoTags": ["registry.good.example/x:1"], "RepoDigests": ["registry.good.example/x@sha256:" + "d" * 64]}
+    assert image_names(image) == ["registry.good.example/x:1", "registry.good.example/x@sha256:" + "d" * 64]
+    assert approved(image_names(image), ["registry.good.example"])
+    assert image_names(None) == [] and image_names({"RepoTags": None}) == []
     assert not approved(["x:1"], [])
 
 

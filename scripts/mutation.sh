@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make mutation`: mutation testing (mutmut) of the check functions and the collection's
+# module_utils against their unit tests. Not part of `make test`; the score goes in bench/RESULTS.md.
+#
+# mutmut names mutants after module paths under src/, so the code is staged in .mutation/ as
+#   src/bulkhead/...                 (audits/bulkhead)
+#   src/ansible_collections/...      (collections/ansible_collections)
+#   tests/unit, tests/collection     (their unit tests)
+# and mutmut runs there. `cd .mutation && mutmut results` / `mutmut show NAME` afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+stage=$root/.mutation
+rm -rf "$stage"
+mkdir -p "$stage/src" "$stage/tests"
+cp -r audits/bulkhead "$stage/src/bulkhead"
+cp -r collections/ansible_collections "$stage/src/ansible_collections"
+cp -r tests/unit "$stage/tests/unit"
+cp tests/conftest.py "$stage/tests/"
+[ -d tests/data ] && cp -r tests/data "$stage/tests/data"
+# Some tests read repository files by path (the catalogue, roles, README, the collector's source).
+for item in audits collections playbooks inventories molecule scripts README.md; do cp -r "$item" "$stage/$item"; done
+unit=collections/ansible_collections/bulkhead/hardening/tests/unit
+cp -r "$unit" "$stage/tests/collection"
+rm -f "$stage/tests/collection/conftest.py"  # it puts the checkout's collections/ first; mutmut puts src/ first
+find "$stage" -name __pycache__ -prune -exec rm -rf {} +
+
+cat >"$stage/pyproject.toml" <<'TOML'
+[tool.mutmut]
+source_paths = ["src"]
+only_mutate = [
+    "src/bulkhead/checks/*",
+    "src/ansible_collections/bulkhead/hardening/plugins/module_utils/*",
+]
+also_copy = ["audits", "collections", "playbooks", "inventories", "molecule", "scripts", "README.md"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
+pytest_add_cli_args_test_selection = ["tests/unit", "tests/collection"]
+TOML
+
+cd "$stage"
+# The checkout's own bulkhead must not shadow the mutated copy.
+PYTHONPATH= mutmut run "$@" || true
+PYTHONPATH= mutmut results --all true >results.txt 2>&1 || true
+python3 - <<'PY'
+import collections, re
+counts = collections.Counter()
+for line in open("results.txt"):
+    match = re.match(r"\s*(\S+): (\w[\w ]*)$", line)
+    if match:
+        counts[match.group(2)] += 1
+total = sum(counts.values())
+killed = counts["killed"]
+print(f"mutants: {total}, " + ", ".join(f"{n} {k}" for k, n in counts.most_common()))
+print(f"score: {killed / total:.1%} killed" if total else "no mutants")
+PY
+echo "survivors: cd .mutation && mutmut results; mutmut show NAME"
