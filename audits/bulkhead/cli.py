@@ -25,6 +25,12 @@ def _controls(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scheduled(args: argparse.Namespace) -> int:
+    from bulkhead.scheduled import run_scheduled
+
+    return run_scheduled(args.schedule, args.log, args.verbose)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bulkhead", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("directory", metavar="DIR")
     history.add_argument("--json", action="store_true", help="print the runs' summaries as JSON")
     history.set_defaults(run=run_history)
+
+    scheduled = commands.add_parser(
+        "scheduled-audit",
+        help="what a timer runs: one audit into a history, drift, one syslog line, a hook on new failures",
+        description="Exit codes: 0 recorded (compliant or findings), 2 bad schedule, audit not run or incomplete, "
+        "3 crashed, 4 the hook failed, 5 the previous run still holds the history.",
+    )
+    scheduled.add_argument("schedule", metavar="SCHEDULE.yml", help="the schedule file (history, hosts, hook, ...)")
+    scheduled.add_argument(
+        "--log",
+        choices=("auto", "syslog", "stderr"),
+        default="auto",
+        help="where the summary line goes (auto: /dev/log when present, else stderr)",
+    )
+    scheduled.add_argument("-v", "--verbose", action="store_true", help="also print the audit's own output")
+    scheduled.set_defaults(run=_scheduled)
 
     admin_access.register(commands)
     return parser
