@@ -65,15 +65,17 @@ def _nice_ceiling(value: int) -> int:
     return value
 
 
-def _run_labels(summaries: list[dict[str, Any]], x_of: Any, top: float, every: int) -> list[str]:
+def _run_labels(
+    summaries: list[dict[str, Any]], x_of: Any, top: float, every: int, angle: int = -45, size: int = 11
+) -> list[str]:
     parts = []
     for index, summary in enumerate(summaries):
         if index % every and index != len(summaries) - 1:
             continue
         x = x_of(index)
         parts.append(
-            f'<text x="{x:.1f}" y="{top:.1f}" transform="rotate(-45 {x:.1f} {top:.1f})" text-anchor="end" '
-            f'font-size="11" fill="{MUTED}">{escape(run_label(summary))}</text>'
+            f'<text x="{x:.1f}" y="{top:.1f}" transform="rotate({angle} {x:.1f} {top:.1f})" text-anchor="end" '
+            f'font-size="{size}" fill="{MUTED}">{escape(run_label(summary))}</text>'
         )
     return parts
 
@@ -169,9 +171,12 @@ def host_grid(summaries: list[dict[str, Any]]) -> str:
             f'<text x="{left + pitch * len(summaries) + 8:.1f}" y="{y + CELL - 3:.1f}" font-size="11" '
             f'fill="{MUTED}">{escape(note)}</text>'
         )
+    # Columns are one cell wide: their labels stand upright (10 px text in a 16 px column).
     every = max(1, -(-len(summaries) // 40))
-    label_top = top + pitch * len(hosts) + 10
-    parts += _run_labels(summaries, lambda index: left + pitch * index + CELL / 2 + 4, label_top, every)
+    label_top = top + pitch * len(hosts) + 6
+    parts += _run_labels(
+        summaries, lambda index: left + pitch * index + CELL / 2 + 3.5, label_top, every, angle=-90, size=10
+    )
     return _svg(width, height, "Worst outcome per host and audit run", parts)
 
 
@@ -191,9 +196,10 @@ def trend_section(summaries: list[dict[str, Any]]) -> str:
     return (
         '<section id="trend">'
         f"<h2>Trend over {len(summaries)} audit run(s), {escape(first)} to {escape(last)} (UTC)</h2>"
-        '<figure class="trend">' + counts_chart(summaries) + "<figcaption>Control results per run, all hosts "
-        "together (hover a bar for its counts).</figcaption></figure>"
-        '<figure class="trend">' + host_grid(summaries) + "<figcaption>Each cell: the host's worst outcome in "
-        "that run; white: not audited. Hosts failing in the latest run come first.</figcaption></figure>"
+        '<figure class="trend"><figcaption><b>Control results per run</b>, all hosts together (hover a bar '
+        "for its counts).</figcaption>" + counts_chart(summaries) + "</figure>"
+        '<figure class="trend"><figcaption><b>Hosts over time</b>: each cell is the host\'s worst outcome in '
+        "that run (hover for its counts); white: not audited. Hosts failing in the latest run come first."
+        "</figcaption>" + host_grid(summaries) + "</figure>"
         "</section>"
     )
