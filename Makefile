@@ -26,7 +26,7 @@ help:
 	@echo "make molecule    every molecule scenario: $(SCENARIOS)"
 	@echo "make molecule-X  one scenario"
 	@echo "make docs        regenerate the control table in README.md from the catalogue"
-	@echo "make bench       time full audits with 0, 50, 200 and 500 containers (bench/RESULTS.md)"
+	@echo "make bench       time full audits with 0, 50, 200 and 500 containers, history disk use (bench/RESULTS.md)"
 
 $(STAMPS):
 	@mkdir -p $@
@@ -80,6 +80,7 @@ demo: deps images
 # Not part of `make test`: speed is measured here, never asserted in tests.
 bench: deps engine
 	$(BIN)/python bench/bench.py --write
+	$(BIN)/python bench/history_disk.py --write
 
 docs: deps
 	$(BIN)/python scripts/render_docs.py
