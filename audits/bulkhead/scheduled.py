@@ -155,7 +155,7 @@ def _report(schedule: Schedule, log: SyslogLine, entry: Entry, previous: Entry |
         line += "; first run in this history"
     else:
         drift = compute_drift(previous.report(), entry.report(), previous.name, entry.name)
-        line += "; " + drift_line(drift)
+        line += "; " + drift_line(drift, with_counts=False)
         if has_new_failures(drift):
             priority = min(priority, WARNING)
     log.send(priority, line)

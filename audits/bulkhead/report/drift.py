@@ -131,17 +131,17 @@ def _counts_text(summary: dict[str, Any] | None) -> str:
     return ", ".join(f"{summary.get(outcome.value, 0)} {outcome.value}" for outcome in Outcome)
 
 
-def drift_line(drift: dict[str, Any]) -> str:
-    """One line for the journal: what changed, then where the run stands."""
-    return (
+def drift_line(drift: dict[str, Any], with_counts: bool = True) -> str:
+    """One line for the journal: what changed, then (``with_counts``) where the run stands."""
+    line = (
         f"drift {drift['before']['label']} -> {drift['after']['label']}: "
         f"{len(drift['new_failures'])} new failure(s){_named(drift['new_failures'])}, "
         f"{len(drift['new_errors'])} new error(s){_named(drift['new_errors'])}, "
         f"{len(drift['fixed'])} fixed, "
         f"hosts +{len(drift['hosts_added'])}/-{len(drift['hosts_removed'])}, "
-        f"containers +{len(drift['containers_appeared'])}/-{len(drift['containers_gone'])}; "
-        f"now {_counts_text(drift['after']['summary'])}"
+        f"containers +{len(drift['containers_appeared'])}/-{len(drift['containers_gone'])}"
     )
+    return f"{line}; now {_counts_text(drift['after']['summary'])}" if with_counts else line
 
 
 def drift_json(drift: dict[str, Any]) -> str:
