@@ -136,9 +136,18 @@ def run_audit(args: argparse.Namespace) -> int:
             print(f"bulkhead: --{option} {path}: no such file", file=sys.stderr)
             return EXIT_ERROR
     keep = getattr(args, "keep", None)
-    if keep is not None and keep < 1:
-        print(f"bulkhead: --keep {keep}: keep at least one run", file=sys.stderr)
+    if keep is not None and (keep < 1 or not args.history):
+        reason = "keep at least one run" if args.history else "it needs --history"
+        print(f"bulkhead: --keep {keep}: {reason}", file=sys.stderr)
         return EXIT_ERROR
+    if getattr(args, "history", None):
+        from bulkhead.history import History
+
+        try:
+            History(args.history).prepare()  # an unusable history fails before the audit, not after
+        except (OSError, HistoryError) as error:
+            print(f"bulkhead: --history {args.history}: {error}", file=sys.stderr)
+            return EXIT_ERROR
     started = datetime.now(UTC)
     started_clock = time.monotonic()
     interactive = sys.stderr.isatty() and not args.no_progress

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -129,9 +130,30 @@ class History:
                 continue
         return readable
 
-    def _prepare(self) -> None:
+    def prepare(self) -> None:
+        """Creates the directory (0700), or narrows an existing one that holds nothing but runs.
+
+        A directory someone else owns, or a wider one with other files in it (``--history /tmp``),
+        is refused rather than narrowed: it is not ours to change, and others could swap runs in it.
+        """
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.directory, 0o700)  # also when it existed with a wider mode
+        status = self.directory.lstat()
+        if not stat.S_ISDIR(status.st_mode):
+            raise HistoryError(f"history {self.directory}: not a directory")
+        if status.st_uid != os.geteuid():
+            raise HistoryError(f"history {self.directory}: owned by uid {status.st_uid}, not by this user")
+        if stat.S_IMODE(status.st_mode) & 0o077:
+            foreign = [
+                path.name
+                for path in self.directory.iterdir()
+                if not (_ENTRY_NAME.match(path.name) or path.name.startswith(_PARTIAL_PREFIX) or path.name == ".lock")
+            ]
+            if foreign:
+                raise HistoryError(
+                    f"history {self.directory}: readable by others and holds other files ({foreign[0]}, ...); "
+                    "give the history a directory of its own"
+                )
+            os.chmod(self.directory, 0o700)
 
     def next_name(self, started: datetime) -> str:
         """The name a run started then would get: its start time, with -1, -2... when that is taken."""
@@ -149,7 +171,7 @@ class History:
         """
         if keep < 1:
             raise HistoryError(f"keep must be at least 1, not {keep}")
-        self._prepare()
+        self.prepare()
         self._remove_stale_partials()
         name = self.next_name(started)
         partial = Path(tempfile.mkdtemp(prefix=f"{_PARTIAL_PREFIX}{name}-", dir=self.directory))

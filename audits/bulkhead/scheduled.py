@@ -79,7 +79,7 @@ class SyslogLine:
 @contextlib.contextmanager
 def history_lock(directory: Path) -> Iterator[bool]:
     """True while this process holds the history's lock; False when another run holds it."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    History(directory).prepare()
     handle = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

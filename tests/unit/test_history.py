@@ -180,3 +180,31 @@ def test_recording_an_audit_writes_its_three_reports_and_a_trend_over_the_kept_r
     document = entry.report()
     assert document["hosts"]["web-1"]["facts"]["container_list"][0]["name"] == "api"
     assert 'name="web-1"' in entry.file("junit").read_text()
+
+
+def test_a_shared_directory_or_one_owned_by_someone_else_is_refused_not_narrowed(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    os.chmod(shared, 0o1777)
+    (shared / "someone-elses-file").write_text("x")
+    with pytest.raises(HistoryError, match="readable by others and holds other files"):
+        add_run(History(shared), START, {"a": {"2.2": "pass"}})
+    assert mode(shared) == 0o1777 and History(shared).entries() == []
+    if os.geteuid() != 0:
+        return  # giving a directory to another user needs root (CI and our machines run as root)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(HistoryError, match="owned by uid 65534"):
+        History(theirs).prepare()
+
+
+def test_audit_refuses_an_unusable_history_or_keep_without_history_before_auditing(tmp_path, capsys):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o755)
+    (shared / "notes.txt").write_text("x")
+    assert main(["audit", "--controls", "2.2", "--history", str(shared)]) == 2
+    assert "give the history a directory of its own" in capsys.readouterr().err
+    assert main(["audit", "--controls", "2.2", "--keep", "3"]) == 2
+    assert capsys.readouterr().err == "bulkhead: --keep 3: it needs --history\n"
