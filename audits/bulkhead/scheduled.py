@@ -66,6 +66,8 @@ class SyslogLine:
                 with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as connection:
                     connection.connect(self.address)
                     connection.send(datagram.encode("utf-8", "replace")[:8192])
+                if self._stream().isatty():  # run by hand: show it here too
+                    self._stream().write(f"{_LABELS[priority]}: {IDENTIFIER}: {message}\n")
                 return "syslog"
             except OSError:
                 pass  # nobody listens: the line goes to stderr
