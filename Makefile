@@ -27,7 +27,7 @@ help:
 	@echo "make molecule-X  one scenario"
 	@echo "make mutation    mutation testing of the checks and module_utils (mutmut; not in make test)"
 	@echo "make docs        regenerate the control table in README.md from the catalogue"
-	@echo "make bench       time full audits with 0, 50, 200 and 500 containers (bench/RESULTS.md)"
+	@echo "make bench       time full audits with 0, 50, 200 and 500 containers, history disk use (bench/RESULTS.md)"
 
 $(STAMPS):
 	@mkdir -p $@
@@ -81,6 +81,7 @@ demo: deps images
 # Not part of `make test`: speed is measured here, never asserted in tests.
 bench: deps engine
 	$(BIN)/python bench/bench.py --write
+	$(BIN)/python bench/history_disk.py --write
 
 # Not part of `make test`: the score and the survivors worth keeping go in bench/RESULTS.md.
 mutation: deps

@@ -13,11 +13,15 @@ import io
 import os
 import shutil
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bulkhead.catalogue import SEVERITIES, Catalogue, load_catalogue
+from bulkhead.history import HistoryError
+from bulkhead.report.files import write_atomically
 from bulkhead.report.terminal import Progress, print_summary
 from bulkhead.results import Outcome, ResultBook
 
@@ -131,6 +135,21 @@ def run_audit(args: argparse.Namespace) -> int:
         if path and not Path(path).is_file():
             print(f"bulkhead: --{option} {path}: no such file", file=sys.stderr)
             return EXIT_ERROR
+    keep = getattr(args, "keep", None)
+    if keep is not None and (keep < 1 or not args.history):
+        reason = "keep at least one run" if args.history else "it needs --history"
+        print(f"bulkhead: --keep {keep}: {reason}", file=sys.stderr)
+        return EXIT_ERROR
+    if getattr(args, "history", None):
+        from bulkhead.history import History
+
+        try:
+            History(args.history).prepare()  # an unusable history fails before the audit, not after
+        except (OSError, HistoryError) as error:
+            print(f"bulkhead: --history {args.history}: {error}", file=sys.stderr)
+            return EXIT_ERROR
+    started = datetime.now(UTC)
+    started_clock = time.monotonic()
     interactive = sys.stderr.isatty() and not args.no_progress
     session = Progress(sys.stderr if interactive else None)
     captured = io.StringIO()
@@ -158,7 +177,34 @@ def run_audit(args: argparse.Namespace) -> int:
         print(f"warning: {note}")
     for name, path in report_paths(args).items():
         print(f"{name} report: {path}")
-    return exit_code(session.book, catalogue, args.fail_on)
+    code = exit_code(session.book, catalogue, args.fail_on)
+    if getattr(args, "history", None):
+        seconds = round(time.monotonic() - started_clock, 3)
+        if not _record_history(args, session, catalogue, started, seconds, code):
+            return EXIT_ERROR
+    return code
+
+
+def _record_history(
+    args: argparse.Namespace, session: Progress, catalogue: Catalogue, started: datetime, seconds: float, code: int
+) -> bool:
+    """The run into ``--history``; an --html page is rewritten with the history's trend."""
+    from bulkhead.history import DEFAULT_KEEP
+    from bulkhead.report.history_run import record_run
+
+    assert session.book is not None
+    try:
+        entry, html_text = record_run(
+            args.history, args.keep or DEFAULT_KEEP, started, session.book, catalogue, session.facts, seconds, code
+        )
+        html_path = report_paths(args).get("html")
+        if html_path:
+            write_atomically(Path(html_path), html_text)
+    except (OSError, HistoryError) as error:
+        print(f"bulkhead: --history {args.history}: the run could not be recorded: {error}", file=sys.stderr)
+        return False
+    print(f"history: {entry.path}")
+    return True
 
 
 def exit_code(book: ResultBook, catalogue: Catalogue, fail_on: str) -> int:

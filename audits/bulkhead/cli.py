@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from bulkhead import admin_access
 from bulkhead.audit import EXIT_ERROR, run_audit
 from bulkhead.catalogue import SEVERITIES, CatalogueError
-from bulkhead.report.compare import print_comparison
+from bulkhead.history import DEFAULT_KEEP
+from bulkhead.report.compare import run_compare
 from bulkhead.report.controls_table import controls_markdown, controls_table
+from bulkhead.report.history_list import run_history
 
 
 def _controls(args: argparse.Namespace) -> int:
@@ -24,9 +25,10 @@ def _controls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace) -> int:
-    print_comparison(Path(args.before), Path(args.after))
-    return 0
+def _scheduled(args: argparse.Namespace) -> int:
+    from bulkhead.scheduled import run_scheduled
+
+    return run_scheduled(args.schedule, args.log, args.verbose)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--html", help="write a self-contained HTML compliance report here")
     reports.add_argument("--reports", metavar="DIR", help="write audit.xml, audit.json and audit.html into DIR")
     reports.add_argument("--formats", help="with --reports: which of junit,json,html (default: all)")
+    reports.add_argument(
+        "--history",
+        metavar="DIR",
+        help="also record the run in this history directory (DIR/<UTC time>/audit.{xml,json,html}, root-only); "
+        "its HTML gains a trend over the history",
+    )
+    reports.add_argument(
+        "--keep", type=int, metavar="N", help=f"with --history: keep the last N runs (default {DEFAULT_KEEP})"
+    )
     output = audit.add_argument_group("output")
     output.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     output.add_argument("-v", "--verbose", action="store_true", help="list every finding, not the first of each")
@@ -77,10 +88,50 @@ def build_parser() -> argparse.ArgumentParser:
     controls.add_argument("--format", choices=("table", "markdown"), default="table")
     controls.set_defaults(run=_controls)
 
-    compare = commands.add_parser("compare", help="compare two JSON audit reports (before, after)")
-    compare.add_argument("before")
-    compare.add_argument("after")
-    compare.set_defaults(run=_compare)
+    compare = commands.add_parser(
+        "compare",
+        help="drift between two JSON audit reports, or two runs of a history",
+        description="Exit codes: 0 no new failures, 1 new failures or new errors, 2 bad input.",
+    )
+    compare.add_argument(
+        "runs",
+        nargs="*",
+        metavar="REPORT|RUN",
+        help="two JSON reports (BEFORE AFTER); with --history: none (latest vs previous), "
+        "one run (it vs latest) or two runs",
+    )
+    compare.add_argument("--history", metavar="DIR", help="compare runs of this history directory")
+    compare.add_argument(
+        "--since", metavar="WHEN", help="with --history: the oldest run since WHEN (a run name, 20261130T03, 24h, 7d)"
+    )
+    shown = compare.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print the drift as JSON (for a hook)")
+    shown.add_argument("--summary", action="store_true", help="print the drift as one line (for a journal)")
+    compare.add_argument("--table", action="store_true", help="with --history: also every control before and after")
+    compare.set_defaults(run=run_compare)
+
+    history = commands.add_parser(
+        "history", help="list the runs of an audit history with their outcome counts and hosts"
+    )
+    history.add_argument("directory", metavar="DIR")
+    history.add_argument("--json", action="store_true", help="print the runs' summaries as JSON")
+    history.set_defaults(run=run_history)
+
+    scheduled = commands.add_parser(
+        "scheduled-audit",
+        help="what a timer runs: one audit into a history, drift, one syslog line, a hook on new failures",
+        description="Exit codes: 0 recorded (compliant or findings), 2 bad schedule, audit not run or incomplete, "
+        "3 crashed, 4 the hook failed, 5 the previous run still holds the history.",
+    )
+    scheduled.add_argument("schedule", metavar="SCHEDULE.yml", help="the schedule file (history, hosts, hook, ...)")
+    scheduled.add_argument(
+        "--log",
+        choices=("auto", "syslog", "stderr"),
+        default="auto",
+        help="where the summary line goes (auto: /dev/log when present, else stderr)",
+    )
+    scheduled.add_argument("-v", "--verbose", action="store_true", help="also print the audit's own output")
+    scheduled.set_defaults(run=_scheduled)
 
     admin_access.register(commands)
     return parser

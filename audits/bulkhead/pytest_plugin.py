@@ -19,6 +19,7 @@ import pytest
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.report.container_list import container_list
 from bulkhead.report.files import write_atomically
 from bulkhead.report.html import html_report
 from bulkhead.report.jsondoc import json_report
@@ -150,7 +151,11 @@ def state(host: Any, request: pytest.FixtureRequest) -> HostState:
     states = request.config.stash[_states_key]
     if name not in states:
         states[name] = collect(host, name)
-        request.config.stash[_facts_key][name] = host_summary(states[name])
+        summary = host_summary(states[name])
+        listed = container_list(states[name])
+        if listed is not None:
+            summary["container_list"] = listed
+        request.config.stash[_facts_key][name] = summary
     return states[name]
 
 
@@ -259,6 +264,11 @@ def result_book(config: pytest.Config) -> ResultBook:
 
 def catalogue_of(config: pytest.Config) -> Catalogue:
     return config.stash[_catalogue_key]
+
+
+def host_facts(config: pytest.Config) -> dict[str, dict[str, Any]]:
+    """Per host, the facts the reports show (engines, counts, container names)."""
+    return config.stash[_facts_key]
 
 
 def waiver_notes(config: pytest.Config) -> list[str]:

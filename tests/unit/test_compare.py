@@ -1,4 +1,5 @@
-"""`bulkhead compare`: the before/after table the demo prints, with fixed and regressed controls."""
+"""`bulkhead compare`: the before/after table the demo prints, with fixed and regressed controls,
+followed by the drift (tests/unit/test_drift.py); a regression is a new failure: exit code 1."""
 
 import json
 
@@ -16,8 +17,8 @@ def report(path, outcomes):
 def test_compare_marks_fixed_and_regressed_controls_and_counts(tmp_path, capsys):
     before = report(tmp_path / "before.json", [("2.2", "fail"), ("2.3", "pass"), ("BH-4.16", "error")])
     after = report(tmp_path / "after.json", [("2.2", "pass"), ("2.3", "fail"), ("BH-4.16", "pass")])
-    assert main(["compare", before, after]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    assert main(["compare", before, after]) == 1
+    lines = capsys.readouterr().out.split("\n\n")[0].splitlines()
     assert lines[0] == "web-1"
     assert [line.split()[0] for line in lines[2:5]] == ["2.2", "2.3", "BH-4.16"]
     assert lines[2].endswith("fixed") and lines[3].endswith("REGRESSED") and lines[4].endswith("fixed")

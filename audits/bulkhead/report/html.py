@@ -33,9 +33,18 @@ def _counts(results: list[ControlResult]) -> dict[str, int]:
 
 
 def html_report(
-    book: ResultBook, catalogue: Catalogue, host_facts: dict[str, dict[str, Any]], seconds: float | None = None
+    book: ResultBook,
+    catalogue: Catalogue,
+    host_facts: dict[str, dict[str, Any]],
+    seconds: float | None = None,
+    trend: str | None = None,
 ) -> str:
-    """One self-contained page (inline CSS and JS): summaries, then every result, failures first."""
+    """One self-contained page (inline CSS and JS): summaries, then every result, failures first.
+
+    ``trend``: the trend section's HTML (``report.trend.trend_section``) when the run went into a history.
+    """
+    from markupsafe import Markup
+
     results = book.all_results()
     rank = {severity: index for index, severity in enumerate(SEVERITIES)}
     rows = []
@@ -91,4 +100,5 @@ def html_report(
         by_severity=by_severity,
         rows=rows,
         notes=[note for result in results for note in result.notes],
+        trend=Markup(trend) if trend else "",  # report.trend escapes every name it writes
     )

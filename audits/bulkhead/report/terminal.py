@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import pytest
 
@@ -27,6 +27,7 @@ class Progress:
         self.book: ResultBook | None = None
         self.catalogue: Catalogue | None = None
         self.notes: list[str] = []
+        self.facts: dict[str, dict[str, Any]] = {}
         self.progress = progress
         self.total = 0
         self.done = 0
@@ -51,11 +52,12 @@ class Progress:
         self.progress.flush()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from bulkhead.pytest_plugin import catalogue_of, result_book, waiver_notes
+        from bulkhead.pytest_plugin import catalogue_of, host_facts, result_book, waiver_notes
 
         self.book = result_book(session.config)
         self.catalogue = catalogue_of(session.config)
         self.notes = waiver_notes(session.config)
+        self.facts = host_facts(session.config)
         if self.progress is not None:
             self.progress.write("\r" + " " * 78 + "\r")
             self.progress.flush()
