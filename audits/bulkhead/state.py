@@ -1,31 +1,82 @@
-"""A host's state, gathered once per audit by running ``collector.py`` on the target."""
+"""A host's state, gathered once per audit by running the collector (``bulkhead.collector``) on the target."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
 from bulkhead.facts import HostState
 
-# collector/engines.py (containers, images, engines) goes first: collect() in collector/host.py calls it.
-COLLECTOR_SOURCE = "\n\n".join(
-    (Path(__file__).parent / "collector" / name).read_text(encoding="utf-8") for name in ("engines.py", "host.py")
-)
+COLLECTOR_DIR = Path(__file__).parent / "collector"
+# The name the collector's package takes on the target: never the auditing side's own package,
+# even where the target's python3 could import bulkhead (auditing this machine, local://).
+TARGET_PACKAGE = "bulkhead_collector"
+
+# Runs on the target (Python 3.7+): serves the package's modules from MODULES, from memory, so that
+# nothing is written there (no temporary file, no __pycache__), then prints the facts.
+LOADER = """
+import sys
+from importlib.util import spec_from_loader
 
 
-def _bootstrap_command() -> str:
-    # The collector travels base64-encoded so that no backend's quoting can mangle it.
-    encoded = base64.b64encode(COLLECTOR_SOURCE.encode("utf-8")).decode("ascii")
-    return f"import base64;exec(compile(base64.b64decode('{encoded}'),'bulkhead-collector','exec'))"
+class CollectorModules:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name not in MODULES:
+            return None
+        return spec_from_loader(name, CollectorModules, origin=MODULES[name][1], is_package=MODULES[name][0])
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        exec(compile(MODULES[module.__name__][2], module.__spec__.origin, "exec"), module.__dict__)
+
+
+sys.meta_path.insert(0, CollectorModules)
+from bulkhead_collector.collect import main
+
+main()
+"""
+
+
+def collector_modules() -> dict[str, tuple[bool, str, str]]:
+    """{module name on the target: (is a package, file name, source)} for every module of the collector."""
+    modules = {}
+    for path in sorted(COLLECTOR_DIR.glob("*.py")):
+        package = path.stem == "__init__"
+        name = TARGET_PACKAGE if package else f"{TARGET_PACKAGE}.{path.stem}"
+        modules[name] = (package, f"<bulkhead-collector>/{path.name}", path.read_text(encoding="utf-8"))
+    return modules
+
+
+def collector_program() -> str:
+    """The program the target runs: the collector's modules as a literal, then the loader."""
+    return f"MODULES = {collector_modules()!r}\n{LOADER}"
+
+
+@functools.cache
+def bootstrap_command() -> str:
+    """One line for `python3 -c`: the program compressed and base64-encoded, so that no backend's
+    quoting can mangle it (the same bytes for the same collector: no time or path in it)."""
+    encoded = base64.b64encode(zlib.compress(collector_program().encode("utf-8"), 9)).decode("ascii")
+    return (
+        "import base64,zlib;"
+        f"exec(compile(zlib.decompress(base64.b64decode('{encoded}')),'<bulkhead-collector>','exec'))"
+    )
 
 
 def collect(testinfra_host: Any, name: str) -> HostState:
     started = time.monotonic()
     try:
-        result = testinfra_host.run("python3 -c %s", _bootstrap_command())
+        result = testinfra_host.run("python3 -c %s", bootstrap_command())
     except Exception as error:  # backend failures (ssh refused, container gone) differ per backend
         return HostState(name, {}, time.monotonic() - started, f"cannot reach {name}: {error}")
     elapsed = time.monotonic() - started

@@ -1,13 +1,9 @@
 """Section 3 semantics: modes are ceilings compared bitwise, a missing optional file does not apply."""
 
-import os
-import stat
-
 import pytest
 from _pytest.outcomes import Failed, Skipped
 
 from bulkhead.checks.files import check_files, tls_path
-from bulkhead.collector import host as collector
 from bulkhead.facts import FactUnavailable, HostState
 
 DOCKERD = ["/usr/sbin/dockerd", "-H", "fd://", "--tlscacert=/etc/docker/tls/ca.pem"]
@@ -74,14 +70,3 @@ def test_tls_paths_come_from_the_command_line_before_daemon_json():
     assert tls_path(state, "tlscacert") == ["/etc/docker/tls/ca.pem"]
     assert tls_path(state, "tlskey") == ["/etc/docker/tls/key.pem"]
     assert tls_path(state, "tlscert") == []
-
-
-def test_the_collector_stats_paths_with_owner_group_and_mode(tmp_path):
-    target = tmp_path / "daemon.json"
-    target.write_text("{}")
-    target.chmod(0o640)
-    stats = collector.stat_paths([str(target), str(tmp_path / "absent")])
-    assert stats[str(tmp_path / "absent")] == {"exists": False}
-    found = stats[str(target)]
-    assert found["mode"] == "0640" and found["type"] == "file"
-    assert found["uid"] == os.getuid() and stat.S_ISREG(os.stat(target).st_mode)

@@ -1,41 +1,25 @@
-"""Runs ON THE TARGET, sent together with collector.py (state.py joins them, this part first).
+"""Every container engine on the host, and one snapshot of each: containers, images, version.
 
-Engines, containers and images in one round trip and a fixed number of engine commands whatever
-the number of containers: per engine one listing and one inspect of all containers, the same for
-images, run concurrently. Container and image environments are reduced to variable NAMES here, on
-the target, so that no value (password, token) ever leaves it. Standard library only, Python 3.7+.
-``fact`` and ``FactError`` match collector.py's (whose definitions win once the two are joined).
+A fixed number of engine requests whatever the number of containers: per engine one listing and
+one inspect of all containers, the same for images, run concurrently (``docker`` talks to the API
+socket, ``podman`` to the CLI). Container and image environments are reduced to variable NAMES
+here, on the target, so that no value (password, token) ever leaves it. Containers are also seen
+from the host's /proc: their process names and their first processes' user namespaces.
 """
 
-import contextlib
-import http.client
-import json
 import os
 import pwd
-import socket as _socket
 import stat
-import subprocess
 import threading
 import time
 
-COMMAND_TIMEOUT = 60
-API_CONNECTIONS = 4  # parallel keep-alive connections for per-object inspects over the API
-
-
-class FactError(Exception):
-    pass
-
-
-def fact(function, *args):
-    try:
-        return {"value": function(*args)}
-    except FactError as error:
-        return {"error": str(error)}
-    except Exception as error:  # the audit must see every failure as an error, never crash
-        return {"error": "{}: {}".format(type(error).__name__, error)}
-
+from .docker import DEFAULT_SOCKETS, DockerApi
+from .facts import FactError, engine_label, fact, option, user_name
+from .podman import EngineCli
 
 SETUID_SCAN_LIMIT = 200000
+# A container's first process is a child of one of these (its shim, or conmon for Podman).
+SHIMS = ("containerd-shim-runc-v2", "containerd-shim", "conmon")
 
 
 def _engine(kind, mode, cli, env=None, user=None, socket=None):
@@ -72,7 +56,7 @@ def detect_engines():
     """Every container engine on the host: Docker and Podman, rootful and rootless (per user)."""
     engines = []
     docker = _which("docker")
-    for socket in ("/var/run/docker.sock", "/run/docker.sock"):
+    for socket in DEFAULT_SOCKETS:
         if os.path.exists(socket):
             if docker:
                 engines.append(
@@ -96,45 +80,6 @@ def detect_engines():
                 )
             )
     return engines
-
-
-def _engine_label(engine):
-    label = "{} ({})".format(engine["kind"], engine["mode"])
-    return label if not engine["user"] else "{} ({}, user {})".format(engine["kind"], engine["mode"], engine["user"])
-
-
-def _run_engine(engine, argv):
-    environment = dict(os.environ)
-    environment.update(engine["env"])
-    try:
-        completed = subprocess.run(
-            engine["cli"] + argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-            env=environment,
-            # A rootless engine is queried as its user, who may not enter the audit's working
-            # directory (/root, a mktemp -d clone): podman then fails with "cannot chdir".
-            cwd="/",
-        )
-    except FileNotFoundError:
-        raise FactError("{} is not installed".format(engine["cli"][0])) from None
-    except subprocess.TimeoutExpired:
-        raise FactError(
-            "{}: {} did not answer within {} s".format(_engine_label(engine), argv[0], COMMAND_TIMEOUT)
-        ) from None
-    if completed.returncode != 0:
-        message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise FactError(
-            "{}: {} {} failed: {}".format(
-                _engine_label(engine),
-                os.path.basename(engine["cli"][-1]),
-                argv[0],
-                message[-1] if message else completed.returncode,
-            )
-        )
-    return completed.stdout.decode("utf-8", "replace")
 
 
 def env_names(variables):
@@ -190,7 +135,7 @@ def slim_container(document, engine):
     return {
         "Id": document.get("Id", ""),
         "Name": (document.get("Name") or "").lstrip("/") or document.get("Id", "")[:12],
-        "Engine": _engine_label(engine),
+        "Engine": engine_label(engine),
         "EngineKind": engine["kind"],
         "EngineMode": engine["mode"],
         "Image": document.get("Image", ""),
@@ -218,7 +163,7 @@ def slim_image(document, engine):
     graph = document.get("GraphDriver") or {}
     return {
         "Id": document.get("Id", ""),
-        "Engine": _engine_label(engine),
+        "Engine": engine_label(engine),
         "EngineKind": engine["kind"],
         "EngineMode": engine["mode"],
         "RepoTags": document.get("RepoTags") or [],
@@ -231,121 +176,6 @@ def slim_image(document, engine):
     }
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        http.client.HTTPConnection.__init__(self, "localhost", timeout=COMMAND_TIMEOUT)
-        self.unix_path = path
-
-    def connect(self):
-        connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        connection.settimeout(COMMAND_TIMEOUT)
-        connection.connect(self.unix_path)
-        self.sock = connection
-
-
-class DockerApi:
-    """The Docker Engine API on a unix socket: no CLI process per call, inspects spread over a few
-    keep-alive connections (the CLI's `docker inspect a b c` also makes one API request per object)."""
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.path = engine["socket"]
-
-    def get(self, path, connection=None, missing_ok=False):
-        own = connection is None
-        connection = connection or _UnixConnection(self.path)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as error:
-            raise FactError("{}: API {} failed: {}".format(_engine_label(self.engine), path, error)) from None
-        finally:
-            if own:
-                connection.close()
-        if response.status == 404 and missing_ok:
-            return None  # removed between listing and inspect: it is gone, nothing to audit
-        if response.status != 200:
-            raise FactError(
-                "{}: API {} answered {}: {}".format(
-                    _engine_label(self.engine), path, response.status, body.decode("utf-8", "replace").strip()[:200]
-                )
-            )
-        return json.loads(body.decode("utf-8"))
-
-    def inspect_all(self, kind, ids):
-        # Networks one at a time: there are few, and libnetwork's locks are best not contended.
-        connections = 1 if kind == "networks" else API_CONNECTIONS
-        chunks = [ids[index::connections] for index in range(connections)]
-        found = [[] for _ in chunks]
-        errors = []
-
-        def worker(index):
-            connection = _UnixConnection(self.path)
-            try:
-                for identifier in chunks[index]:
-                    path = "/{}/{}{}".format(kind, identifier, "" if kind == "networks" else "/json")
-                    document = self.get(path, connection, missing_ok=True)
-                    if document is not None:
-                        found[index].append(document)
-            except FactError as error:
-                errors.append(error)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=worker, args=(index,)) for index in range(len(chunks)) if chunks[index]]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
-        order = {identifier: position for position, identifier in enumerate(ids)}
-        documents = [document for part in found for document in part]
-        return sorted(documents, key=lambda document: order.get(document.get("Id"), 0))
-
-    def containers(self):
-        ids = [entry["Id"] for entry in self.get("/containers/json?all=1")]
-        return self.inspect_all("containers", ids)
-
-    def images(self):
-        ids = sorted({entry["Id"] for entry in self.get("/images/json")})
-        return self.inspect_all("images", ids)
-
-    def version(self):
-        return self.get("/version")
-
-
-class EngineCli:
-    """An engine through its command line (Podman, or a Docker socket we may not open directly)."""
-
-    def __init__(self, engine):
-        self.engine = engine
-
-    def containers(self):
-        ids = _run_engine(self.engine, ["ps", "--all", "--quiet", "--no-trunc"]).split()
-        return json.loads(_run_engine(self.engine, ["container", "inspect", *ids])) if ids else []
-
-    def images(self):
-        ids = sorted(set(_run_engine(self.engine, ["images", "--quiet", "--no-trunc"]).split()))
-        return json.loads(_run_engine(self.engine, ["image", "inspect", *ids])) if ids else []
-
-    def version(self):
-        # A local Podman answers with a Client part only; Docker's CLI with Client and Server.
-        answer = json.loads(_run_engine(self.engine, ["version", "--format", "{{json .}}"]))
-        return answer.get("Server") or answer.get("Client") or {}
-
-
-def local_docker_api():
-    """The rootful Docker engine's API when its socket is usable here, else None (use the CLI)."""
-    for path in ("/var/run/docker.sock", "/run/docker.sock"):
-        if os.path.exists(path):
-            if os.access(path, os.R_OK | os.W_OK) and "DOCKER_HOST" not in os.environ:
-                return DockerApi({"kind": "docker", "mode": "rootful", "user": None, "socket": path})
-            return None
-    return None
-
-
 def engine_client(engine):
     if engine["kind"] == "docker" and engine["socket"] and os.access(engine["socket"], os.R_OK | os.W_OK):
         return DockerApi(engine)
@@ -355,7 +185,7 @@ def engine_client(engine):
 def _engine_snapshot(engine):
     """Every container and every image of one engine, inspected, and the engine's version."""
     snapshot = {
-        "engine": _engine_label(engine),
+        "engine": engine_label(engine),
         "kind": engine["kind"],
         "mode": engine["mode"],
         "user": engine["user"],
@@ -422,44 +252,76 @@ def _from_snapshots(snapshots, part):
     return found
 
 
-def container_processes(containers):
-    """Process names (comm only, never command lines) per running container, from the host's /proc.
+# --- containers seen from the host's /proc ----------------------------------------------------------
+
+
+def container_processes(containers, processes):
+    """Process names (comm only, never command lines) per running container, from the /proc snapshot.
 
     Containers sharing the host's PID namespace (--pid=host, CIS 5.15) get an empty list: their
     processes are the host's. Containers sharing one namespace (--pid=container:X) share a list."""
-    try:
-        own = os.readlink("/proc/self/ns/pid")
-    except OSError:
-        own = None
+    own = processes.own_namespace("pid")
     wanted = {}
     names = {}
     for container in containers:
         pid = container["State"].get("Pid")
         if not (container["State"].get("Running") and pid):
             continue
-        try:
-            namespace = os.readlink("/proc/{}/ns/pid".format(pid))
-        except OSError:
+        process = processes.get(pid)
+        namespace = process.namespace("pid") if process is not None else None
+        if namespace is None:
             continue  # not visible from here: the check reports it as unreadable
         names[container["Id"]] = []
         if namespace != own and container["HostConfig"].get("PidMode") != "host":
             wanted.setdefault(namespace, []).append(container["Id"])
     if not wanted:
         return names
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for process in processes.processes():
+        namespace = process.namespace("pid")
+        if namespace not in wanted:
             continue
-        try:
-            namespace = os.readlink("/proc/{}/ns/pid".format(entry))
-            if namespace not in wanted:
-                continue
-            with open("/proc/{}/comm".format(entry), encoding="utf-8", errors="replace") as handle:
-                comm = handle.read().strip()
-        except OSError:
+        comm = process.comm()
+        if comm is None:
             continue
         for container_id in wanted[namespace]:
             names[container_id].append(comm)
     return {container_id: sorted(set(found)) for container_id, found in names.items()}
+
+
+def container_id_maps(processes):
+    """The first process of every container (child of a containerd shim or conmon), with its id maps."""
+    everyone = processes.processes()
+    shims = {process.pid: process for process in everyone if process.name in SHIMS}
+    found = []
+    seen = set()
+    for process in everyone:
+        parent = process.ppid
+        # A shim's children are the container's init and any `exec` sessions: one per shim is enough.
+        if parent not in shims or process.pid in shims or parent in seen:
+            continue
+        seen.add(parent)
+        shim = shims[parent]
+        if processes.foreign(parent):
+            continue
+        uid_map, gid_map = process.id_map("uid"), process.id_map("gid")
+        if uid_map is None or gid_map is None:
+            continue
+        found.append(
+            {
+                "pid": process.pid,
+                "container": option(shim.argv, "-id", "-c", "--cid") or "",
+                "engine": "podman" if shim.name == "conmon" else "docker",
+                "owner_uid": shim.uid,
+                "owner": user_name(shim.uid),
+                "owner_gid": shim.gid,
+                "uid": process.uid,
+                "gid": process.gid,
+                "uid_map": uid_map,
+                "gid_map": gid_map,
+                "command": process.name,
+            }
+        )
+    return found
 
 
 def setuid_files(images, in_use):
@@ -496,45 +358,10 @@ def setuid_files(images, in_use):
     return found
 
 
-def content_trust():
-    """Where DOCKER_CONTENT_TRUST is set for users of this host (environment, /etc/environment, profile.d)."""
-    places = {}
-    if "DOCKER_CONTENT_TRUST" in os.environ:
-        places["collector environment"] = os.environ["DOCKER_CONTENT_TRUST"]
-    candidates = ["/etc/environment"]
-    with contextlib.suppress(OSError):
-        candidates += [os.path.join("/etc/profile.d", name) for name in sorted(os.listdir("/etc/profile.d"))]
-    for path in candidates:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    text = line.strip()
-                    if text.startswith("export "):
-                        text = text[len("export ") :]
-                    if text.startswith("DOCKER_CONTENT_TRUST="):
-                        places[path] = text.split("=", 1)[1].strip().strip("\"'")
-        except OSError:
-            continue
-    return places
+def engine_facts(proc_snapshot):
+    """containers, images, engines, processes and setuid files from one snapshot of every engine.
 
-
-def kernel_security():
-    """Which Linux security modules confine containers here, and the cgroup version."""
-    apparmor = False
-    try:
-        with open("/sys/module/apparmor/parameters/enabled", encoding="utf-8") as handle:
-            apparmor = handle.read().strip().upper().startswith("Y")
-    except OSError:
-        pass
-    return {
-        "apparmor": apparmor,
-        "selinux": os.path.exists("/sys/fs/selinux/enforce"),
-        "cgroup_version": 2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else 1,
-    }
-
-
-def engine_facts():
-    """containers, images, engines, processes and setuid files from one snapshot of every engine."""
+    ``proc_snapshot()`` returns the /proc snapshot: it is waited for once the containers are known."""
     started = time.time()
     snapshots = fact(engine_snapshots)
     if "error" in snapshots:
@@ -559,7 +386,7 @@ def engine_facts():
         "images": fact(_from_snapshots, snapshots, "images"),
     }
     if "value" in facts["containers"]:
-        facts["container_processes"] = fact(container_processes, facts["containers"]["value"])
+        facts["container_processes"] = fact(container_processes, facts["containers"]["value"], proc_snapshot())
     else:
         facts["container_processes"] = facts["containers"]
     if "value" in facts["images"] and "value" in facts["containers"]:
@@ -569,20 +396,3 @@ def engine_facts():
         facts["image_setuid_files"] = facts["images"] if "error" in facts["images"] else facts["containers"]
     facts["engine_seconds"] = {"value": round(time.time() - started, 3)}
     return facts
-
-
-class Background(threading.Thread):
-    """Runs `function` while the main thread gathers the other facts."""
-
-    def __init__(self, function):
-        threading.Thread.__init__(self, daemon=True)
-        self.function = function
-        self.value = None
-        self.start()
-
-    def run(self):
-        self.value = self.function()
-
-    def result(self):
-        self.join()
-        return self.value

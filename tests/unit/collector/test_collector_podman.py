@@ -1,37 +1,35 @@
-"""The collector's containers/* and baseline facts on real files in a temporary directory."""
-
-import json
+"""collector/podman.py: the /etc/containers facts on real files in a temporary directory, read by the checks."""
 
 import pytest
 
 from bulkhead.checks.podman_config import containers_conf, registries_conf
-from bulkhead.collector import host as collector
+from bulkhead.collector import podman
+from bulkhead.collector.facts import fact
 from bulkhead.facts import FactUnavailable, HostState
 
 
 def collected(*names: str) -> HostState:
     """A HostState holding what the collector reports, here, for the named facts."""
-    return HostState("test", {name: collector.fact(getattr(collector, name)) for name in names})
+    return HostState("test", {name: fact(getattr(podman, name)) for name in names})
 
 
 @pytest.fixture
 def etc(tmp_path, monkeypatch):
     directory = tmp_path / "containers"
     directory.mkdir()
-    monkeypatch.setattr(collector, "CONTAINERS_DIR", str(directory))
-    monkeypatch.setattr(collector, "BASELINE", str(tmp_path / "baseline.json"))
+    monkeypatch.setattr(podman, "CONTAINERS_DIR", str(directory))
     return directory
 
 
 def test_a_malformed_policy_is_an_error_naming_file_and_position(etc):
     (etc / "policy.json").write_text('{\n  "default": [\n    {"type": "reject"},,\n  ]\n}\n')
-    result = collector.fact(collector.containers_policy)
+    result = fact(podman.containers_policy)
     assert result["error"].startswith(f"{etc}/policy.json is not valid JSON")
     assert "line 3 column" in result["error"]
 
 
 def test_a_missing_policy_is_reported_as_missing(etc):
-    value = collector.fact(collector.containers_policy)["value"]
+    value = fact(podman.containers_policy)["value"]
     assert value["exists"] is False and "tools" in value
 
 
@@ -54,21 +52,6 @@ def test_a_malformed_registries_conf_is_an_error_naming_file_and_line(etc):
         registries_conf(collected("containers_registries_conf"))
     assert str(raised.value).startswith(f"{etc}/registries.conf is not valid TOML")
     assert "line 2" in str(raised.value)
-
-
-def test_a_missing_baseline_is_an_error(etc):
-    assert "no integrity baseline at" in collector.fact(collector.integrity_baseline)["error"]
-
-
-def test_the_baseline_is_compared_with_current_fingerprints(etc, tmp_path):
-    binary = tmp_path / "dockerd"
-    binary.write_bytes(b"engine")
-    recorded = {"format": 1, "files": {str(binary): "0" * 64, str(tmp_path / "gone"): None}, "images": {}}
-    (tmp_path / "baseline.json").write_text(json.dumps(recorded))
-    value = collector.fact(collector.integrity_baseline)["value"]
-    assert value["recorded"] == recorded
-    assert value["current"]["files"][str(tmp_path / "gone")] is None
-    assert value["current"]["files"][str(binary)] == collector._sha256(str(binary))
 
 
 def test_aliases_are_collected_with_their_file(etc):
