@@ -13,6 +13,7 @@ import stat
 import threading
 import time
 
+from . import proc
 from .docker import DEFAULT_SOCKETS, DockerApi
 from .facts import FactError, engine_label, fact, option, user_name
 from .podman import EngineCli
@@ -288,6 +289,18 @@ def container_processes(containers, processes):
     return {container_id: sorted(set(found)) for container_id, found in names.items()}
 
 
+def fresh_enough(snapshot, containers):
+    """The /proc snapshot, or a new one when a running container's first process is not in it.
+
+    The snapshot is taken while the engines are asked for their containers: one started in between
+    would have no processes to judge (5.6 an error). Looking again once closes that window."""
+    for container in containers:
+        pid = container["State"].get("Pid")
+        if container["State"].get("Running") and pid and snapshot.get(pid) is None:
+            return proc.take(snapshot.root)
+    return snapshot
+
+
 def container_id_maps(processes):
     """The first process of every container (child of a containerd shim or conmon), with its id maps."""
     everyone = processes.processes()
@@ -386,7 +399,8 @@ def engine_facts(proc_snapshot):
         "images": fact(_from_snapshots, snapshots, "images"),
     }
     if "value" in facts["containers"]:
-        facts["container_processes"] = fact(container_processes, facts["containers"]["value"], proc_snapshot())
+        processes = fresh_enough(proc_snapshot(), facts["containers"]["value"])
+        facts["container_processes"] = fact(container_processes, facts["containers"]["value"], processes)
     else:
         facts["container_processes"] = facts["containers"]
     if "value" in facts["images"] and "value" in facts["containers"]:

@@ -81,6 +81,20 @@ def test_container_processes_are_names_per_pid_namespace(fake_proc):
     }
 
 
+def test_a_container_started_after_the_snapshot_is_looked_for_again(fake_proc, tmp_path):
+    root = fake_proc([{"pid": 1, "argv": ["/sbin/init"], "ppid": 0}])
+    early = proc.take(root)
+    assert engines.fresh_enough(early, [slim("web", 1)]) is early
+    # web's first process appears after the snapshot was taken
+    later = fake_proc(
+        [{"pid": 1, "argv": ["/sbin/init"], "ppid": 0}, {"pid": 10, "argv": ["sleep"], "pidns": CONTAINER_PID}]
+    )
+    early.root = later
+    fresh = engines.fresh_enough(early, [slim("web", 10), slim("stopped", 0)])
+    assert fresh is not early and fresh.get(10) is not None
+    assert engines.container_processes([slim("web", 10)], fresh) == {"web-id": ["sleep"]}
+
+
 def test_container_id_maps_take_the_first_child_of_each_shim(fake_proc):
     remapped = "0 165536 65536"
     snapshot = proc.take(
