@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bulkhead import admin_access
+from bulkhead import __version__, admin_access
 from bulkhead.audit import EXIT_ERROR, run_audit
 from bulkhead.catalogue import SEVERITIES, CatalogueError
 from bulkhead.history import DEFAULT_KEEP
@@ -33,6 +33,7 @@ def _scheduled(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bulkhead", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"bulkhead {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     audit = commands.add_parser(
