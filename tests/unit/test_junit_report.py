@@ -97,3 +97,22 @@ def test_control_metadata_is_the_testcase_system_out_and_host_facts_are_suite_pr
 def test_characters_xml_cannot_hold_are_replaced(document):
     error = next(case for case in document.iter("testcase") if case.find("error") is not None).find("error")
     assert "\x1b" not in error.get("message") and "permission denied" in error.get("message")
+
+
+def test_junit_and_json_count_the_same_outcomes():
+    import json
+
+    from bulkhead.report.jsondoc import json_report
+
+    book = book_for("web-1", "web-2")
+    document = ET.fromstring(junit_report(book, CATALOGUE))
+    hosts = json.loads(json_report(book, CATALOGUE, {}))["hosts"]
+    for suite in document.iter("testsuite"):
+        counts = hosts[suite.get("name")]["summary"]
+        assert int(suite.get("failures")) == counts["fail"]
+        assert int(suite.get("errors")) == counts["error"]
+        assert int(suite.get("skipped")) == counts["waived"] + counts["not_applicable"]
+        assert int(suite.get("tests")) == sum(counts.values())
+        seconds = {control["id"]: control["seconds"] for control in hosts[suite.get("name")]["controls"]}
+        for case in suite.iter("testcase"):
+            assert float(case.get("time")) == seconds[case.get("name").split()[0]]
