@@ -83,3 +83,20 @@ def test_version_and_python_dash_m(tmp_path):
         completed = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, check=False)
         assert completed.returncode == 0, completed.stderr
         assert completed.stdout.strip() == f"bulkhead {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["audit", "--fail-on", "bogus"], "bulkhead audit: argument --fail-on: invalid choice: 'bogus'"),
+        (["audit", "--parallel", "x"], "bulkhead audit: argument -n/--parallel: invalid int value: 'x'"),
+        (["audit", "--no-such-flag"], "bulkhead: unrecognized arguments: --no-such-flag"),
+        (["no-such-command"], "bulkhead: argument command: invalid choice: 'no-such-command'"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(capsys, argv, expected):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.count("\n") == 1 and err.startswith(expected), err
