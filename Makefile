@@ -15,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps engine host-tools images lint unit integration molecule molecule-% sanity test demo bench mutation docs clean
+.PHONY: help deps constraints engine host-tools images lint unit integration molecule molecule-% sanity test demo bench mutation docs clean
 
 help:
 	@echo "make demo        harden and audit a disposable local target; reports in reports/"
@@ -27,16 +27,22 @@ help:
 	@echo "make molecule-X  one scenario"
 	@echo "make mutation    mutation testing of the checks and module_utils (mutmut; not in make test)"
 	@echo "make docs        regenerate the control table in README.md from the catalogue"
+	@echo "make constraints re-pin constraints.txt from the venv (after changing dependencies)"
 	@echo "make bench       time full audits with 0, 50, 200 and 500 containers, history disk use (bench/RESULTS.md)"
 
 $(STAMPS):
 	@mkdir -p $@
 
-# The venv is rebuilt when pyproject.toml changes.
-$(STAMPS)/venv: pyproject.toml | $(STAMPS)
+# The venv is rebuilt when pyproject.toml or constraints.txt changes: the package with its runtime
+# dependencies, Ansible ([ansible]) and the test tools ([test]), at the versions in constraints.txt.
+# The distribution was called `bulkhead` before (a name taken on the index by another project):
+# an old install of ours under that name goes first.
+$(STAMPS)/venv: pyproject.toml constraints.txt | $(STAMPS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	@if $(BIN)/pip show bulkhead 2>/dev/null | grep -q '^Summary: Container-host hardening'; then \
+		$(BIN)/pip uninstall --quiet --yes bulkhead; fi
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,ansible]'
 	@touch $@
 
 deps: $(STAMPS)/venv
@@ -89,6 +95,13 @@ mutation: deps
 
 docs: deps
 	$(BIN)/python scripts/render_docs.py
+
+# Not part of `make test`: after a dependency change, pin what the venv now holds (then commit it).
+constraints:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test,ansible]'
+	$(BIN)/python scripts/constraints.py
+	@mkdir -p $(STAMPS) && touch $(STAMPS)/venv
 
 clean:
 	rm -rf $(VENV) $(STAMPS) reports

@@ -258,13 +258,20 @@ _AUSEARCH_TIMES = {"now", "recent", "this-hour", "boot", "today", "yesterday", "
 def report(events: list[AdminEvent]) -> str:
     if not events:
         return "no container administration recorded"
-    lines = [f"{'time (UTC)':<24} {'login user':<14} {'as':<10} {'what':<8} {'ok':<3} command"]
-    for event in events:
-        ok = {True: "yes", False: "no", None: "?"}[event.success]
-        lines.append(
-            f"{event.time:<24} {event.login_user:<14} {event.run_as:<10} {event.kind:<8} {ok:<3} {event.command}"
-        )
-    return "\n".join(lines)
+    from bulkhead.report.table import table
+
+    rows = [
+        [
+            event.time,
+            event.login_user,
+            event.run_as,
+            event.kind,
+            {True: "yes", False: "no", None: "?"}[event.success],
+            event.command,
+        ]
+        for event in events
+    ]
+    return "\n".join(table(["time (UTC)", "login user", "as", "what", "ok", "command"], rows, gap=" "))
 
 
 def _run(args: argparse.Namespace) -> int:

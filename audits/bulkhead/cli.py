@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bulkhead import admin_access
+from bulkhead import __version__, admin_access
 from bulkhead.audit import EXIT_ERROR, run_audit
 from bulkhead.catalogue import SEVERITIES, CatalogueError
 from bulkhead.history import DEFAULT_KEEP
@@ -31,8 +31,16 @@ def _scheduled(args: argparse.Namespace) -> int:
     return run_scheduled(args.schedule, args.log, args.verbose)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad usage is one line and exit code 2, like every other bad input (subcommands inherit it)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bulkhead", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="bulkhead", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"bulkhead {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     audit = commands.add_parser(

@@ -19,6 +19,7 @@ import pytest
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.reasons import short_reason
 from bulkhead.report.container_list import container_list
 from bulkhead.report.files import write_atomically
 from bulkhead.report.html import html_report
@@ -152,6 +153,8 @@ def state(host: Any, request: pytest.FixtureRequest) -> HostState:
     if name not in states:
         states[name] = collect(host, name)
         summary = host_summary(states[name])
+        if summary.get("collection_error"):
+            summary["collection_error"] = short_reason(summary["collection_error"])
         listed = container_list(states[name])
         if listed is not None:
             summary["container_list"] = listed
@@ -181,9 +184,11 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[Outco
         return Outcome.FAIL, error.msg
     if isinstance(error, AssertionError):
         return Outcome.FAIL, _one_line(str(error)) or "assertion failed"
+    # An error's text can be a whole backend dump (an ssh failure carries the collector command):
+    # one short line that keeps the cause, for every report.
     if isinstance(error, FactUnavailable):
-        return Outcome.ERROR, f"cannot determine: {error}"
-    return Outcome.ERROR, f"check crashed: {type(error).__name__}: {_one_line(str(error))}"
+        return Outcome.ERROR, short_reason(f"cannot determine: {error}")
+    return Outcome.ERROR, short_reason(f"check crashed: {type(error).__name__}: {error}")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -43,8 +43,10 @@ def test_selection_waivers_and_parallelism_reach_the_plugin():
         assert expected in arguments
 
 
-def test_an_inventory_without_hosts_audits_all_of_it():
-    assert "--hosts=ansible://all" in pytest_arguments(parse("--inventory", "hosts.yml"))
+def test_an_inventory_without_hosts_audits_all_of_it(tmp_path):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    web-1: {}\n")
+    assert "--hosts=ansible://all" in pytest_arguments(parse("--inventory", str(inventory)))
 
 
 def test_limit_needs_an_inventory():

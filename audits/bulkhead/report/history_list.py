@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from bulkhead.history import History, HistoryError
+from bulkhead.report.table import table
 
 _COLUMNS = ("pass", "fail", "error", "not_applicable", "waived")
 _HOSTS_SHOWN = 3
@@ -24,17 +25,19 @@ def _hosts_text(hosts: dict[str, Any]) -> str:
 
 
 def history_table(summaries: list[dict[str, Any]]) -> str:
-    header = f"{'run':<20} {'exit':>4} " + " ".join(f"{column:>14}" for column in _COLUMNS) + "  hosts"
-    lines = [header]
+    rows = []
     for summary in summaries:
         counts = summary.get("counts") or {}
         code = summary.get("exit_code")
-        lines.append(
-            f"{summary['name']:<20} {'?' if code is None else code:>4} "
-            + " ".join(f"{counts.get(column, 0):>14}" for column in _COLUMNS)
-            + f"  {_hosts_text(summary.get('hosts') or {})}"
+        rows.append(
+            [
+                summary["name"],
+                "?" if code is None else code,
+                *(counts.get(column, 0) for column in _COLUMNS),
+                _hosts_text(summary.get("hosts") or {}),
+            ]
         )
-    return "\n".join(lines)
+    return "\n".join(table(["run", "exit", *_COLUMNS, "hosts"], rows, right=range(1, len(_COLUMNS) + 2)))
 
 
 def run_history(args: argparse.Namespace) -> int:

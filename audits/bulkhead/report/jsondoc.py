@@ -32,7 +32,7 @@ def json_report(
                     "reasons": result.reasons,
                     "waived": result.waived,
                     "notes": result.notes,
-                    "seconds": round(result.duration, 4),
+                    "seconds": round(result.duration, 3),
                 }
             )
         counts = dict.fromkeys((outcome.value for outcome in Outcome), 0)

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 import pytest
 
 from bulkhead.catalogue import Catalogue, load_catalogue
+from bulkhead.report.table import table
 from bulkhead.results import ControlResult, Outcome, ResultBook
 
 _ORDER = (Outcome.FAIL, Outcome.ERROR, Outcome.WAIVED, Outcome.PASS, Outcome.NOT_APPLICABLE)
@@ -76,27 +77,32 @@ def print_summary(
 ) -> None:
     """Per host: every control (failures first) with its reason, then a table of counts."""
     catalogue = catalogue or load_catalogue()
+    label_width = max(len(outcome.value) for outcome in Outcome)
     for host, by_control in book.hosts.items():
         print(f"\n{host}")
+        id_width = max(len(control_id) for control_id in by_control)
+        severity_width = max(len(catalogue[control_id].severity) for control_id in by_control)
         for result in _sorted(by_control):
             control = catalogue[result.control_id]
-            label = _paint(f"{result.outcome.value.upper():<15}", result.outcome, colour)
-            print(f"  {label} {result.control_id:<8} {control.severity:<8} {control.title}")
+            label = _paint(f"{result.outcome.value.upper():<{label_width}}", result.outcome, colour)
+            print(f"  {label}  {result.control_id:<{id_width}}  {control.severity:<{severity_width}}  {control.title}")
             if result.outcome is Outcome.PASS:
                 continue
             lines = result.details if verbose else ([result.summary] if result.summary else [])
             if not verbose and result.notes:
                 lines += result.notes
             for line in lines:
-                print(f"  {'':<15} {'':<8} -> {line}")
+                print(f"  {'':<{label_width}}  {'':<{id_width}}  -> {line}")
     print("\nsummary")
-    header = f"  {'host':<40} " + " ".join(f"{outcome.value:>14}" for outcome in _ORDER)
-    print(header)
+    rows = []
     for host, by_control in book.hosts.items():
         counts = dict.fromkeys(_ORDER, 0)
         for result in by_control.values():
             counts[result.outcome] += 1
-        print(f"  {host:<40} " + " ".join(f"{counts[outcome]:>14}" for outcome in _ORDER))
+        rows.append([host, *(counts[outcome] for outcome in _ORDER)])
     if len(book.hosts) > 1:
         totals = book.counts()
-        print(f"  {'total':<40} " + " ".join(f"{totals[outcome]:>14}" for outcome in _ORDER))
+        rows.append(["total", *(totals[outcome] for outcome in _ORDER)])
+    columns = range(1, len(_ORDER) + 1)
+    for line in table(["host", *(outcome.value for outcome in _ORDER)], rows, right=columns, indent="  "):
+        print(line)

@@ -1,0 +1,7 @@
+"""``python -m bulkhead``: the ``bulkhead`` command."""
+
+import sys
+
+from bulkhead.cli import main
+
+sys.exit(main())
