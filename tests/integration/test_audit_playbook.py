@@ -102,10 +102,12 @@ def outcomes(document: dict, host: str) -> dict[str, str]:
 
 
 def test_dev_profile_passes_and_writes_merged_and_per_host_reports(fleet, tmp_path):
-    reports = tmp_path / "reports"
-    completed = run_playbook(profile_inventory(tmp_path, "dev"), reports)
+    reports, history = tmp_path / "reports", tmp_path / "history"
+    completed = run_playbook(profile_inventory(tmp_path, "dev"), reports, "-e", f"bulkhead_audit_history_dir={history}")
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
+    (run,) = [entry for entry in history.iterdir() if not entry.name.startswith(".")]
+    assert sorted(json.loads((run / "audit.json").read_text())["hosts"]) == fleet  # the run went into the history
     for host in fleet:
         assert f"{host}: compliant at fail_on high" in output
         for suffix in ("json", "xml", "html"):
@@ -152,11 +154,11 @@ def test_production_profile_fails_the_play_on_the_same_targets_after_writing_rep
         assert (reports / "hosts" / f"{host}.xml").is_file()
 
 
-def test_limit_narrows_the_audit_and_drops_reports_of_hosts_no_longer_audited(fleet, tmp_path):
+def test_limit_narrows_the_audit_and_drops_reports_of_hosts_no_longer_audited_even_in_check_mode(fleet, tmp_path):
     reports = tmp_path / "reports"
     inventory = profile_inventory(tmp_path, "dev")
     assert run_playbook(inventory, reports).returncode == 0
-    completed = run_playbook(inventory, reports, "--limit", fleet[1])
+    completed = run_playbook(inventory, reports, "--limit", fleet[1], "--check")  # check mode audits all the same
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert list(json.loads((reports / "fleet.json").read_text())["hosts"]) == [fleet[1]]
     assert sorted(path.name for path in (reports / "hosts").iterdir()) == [
