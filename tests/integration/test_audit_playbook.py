@@ -154,10 +154,12 @@ def test_production_profile_fails_the_play_on_the_same_targets_after_writing_rep
         assert (reports / "hosts" / f"{host}.xml").is_file()
 
 
-def test_limit_narrows_the_audit_and_drops_reports_of_hosts_no_longer_audited_even_in_check_mode(fleet, tmp_path):
+def test_host_pattern_and_limit_narrow_the_audit_and_stale_host_reports_go_even_in_check_mode(fleet, tmp_path):
     reports = tmp_path / "reports"
     inventory = profile_inventory(tmp_path, "dev")
-    assert run_playbook(inventory, reports).returncode == 0
+    first = run_playbook(inventory, reports, "-e", f"bulkhead_audit_hosts={fleet[0]}:{fleet[1]}")  # not the group
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert sorted(json.loads((reports / "fleet.json").read_text())["hosts"]) == fleet[:2]
     completed = run_playbook(inventory, reports, "--limit", fleet[1], "--check")  # check mode audits all the same
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert list(json.loads((reports / "fleet.json").read_text())["hosts"]) == [fleet[1]]
