@@ -32,6 +32,38 @@ def _counts(results: list[ControlResult]) -> dict[str, int]:
     return counts
 
 
+def _worst(counts: dict[str, int]) -> str:
+    """The first outcome in report order that occurred: fail, error, waived, pass, not applicable."""
+    return next((outcome.value for outcome in OUTCOME_ORDER if counts[outcome.value]), Outcome.NOT_APPLICABLE.value)
+
+
+def host_section_matrix(book: ResultBook, catalogue: Catalogue) -> dict[str, Any]:
+    """The fleet overview: one row per host (worst first), one cell per audited section.
+
+    A cell holds the section's outcome counts on that host and its worst outcome, or None when
+    no control of that section was audited there.
+    """
+    titles = catalogue.sections()
+    audited = {catalogue[r.control_id].section for r in book.all_results()}
+    sections = [{"id": section, "title": title} for section, title in titles.items() if section in audited]
+    rank = {outcome.value: index for index, outcome in enumerate(OUTCOME_ORDER)}
+    rows = []
+    for host, by_control in book.hosts.items():
+        cells: list[dict[str, Any] | None] = []
+        for section in sections:
+            results = [r for r in by_control.values() if catalogue[r.control_id].section == section["id"]]
+            if not results:
+                cells.append(None)
+                continue
+            counts = _counts(results)
+            worst = _worst(counts)
+            cells.append({"worst": worst, "count": counts[worst], "total": len(results), "counts": counts})
+        host_counts = _counts(list(by_control.values()))
+        rows.append({"host": host, "cells": cells, "worst": _worst(host_counts), "counts": host_counts})
+    rows.sort(key=lambda row: (rank[row["worst"]], -row["counts"][row["worst"]], row["host"]))
+    return {"sections": sections, "rows": rows}
+
+
 def html_report(
     book: ResultBook,
     catalogue: Catalogue,
@@ -99,6 +131,7 @@ def html_report(
         by_section=by_section,
         by_severity=by_severity,
         rows=rows,
+        matrix=host_section_matrix(book, catalogue) if len(book.hosts) > 1 else None,
         notes=[note for result in results for note in result.notes],
         trend=Markup(trend) if trend else "",  # report.trend escapes every name it writes
     )
