@@ -2,29 +2,14 @@
 
 from pathlib import Path
 
-import pytest
-
 from bulkhead.config import AuditConfig
-from bulkhead.images import approved, approved_registries, origin_references, pinned_by_digest, under_registry
+from bulkhead.images import approved, approved_registries, origin_references, pinned_by_digest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(
-    ("reference", "registry", "expected"),
-    [
-        ("registry.good.example/x:1", "registry.good.example", True),
-        ("registry.bad.example/x:1", "registry.good.example", False),
-        ("registry.good.example/team/x@sha256:" + "a" * 64, "registry.good.example/team", True),
-        ("registry.good.example/teamx/x:1", "registry.good.example/team", False),
-        ("localhost:5000/approved/busybox:1", "localhost:5000/approved", True),
-        ("busybox", "docker.io", True),
-        ("library/busybox:1", "docker.io/library", True),
-        ("bulkhead/busybox:local", "registry.good.example", False),
-    ],
-)
-def test_under_registry(reference, registry, expected):
-    assert under_registry(reference, registry) is expected
+# under_registry and split_reference: the shared cases in tests/data/image_references.yml
+# (tests/unit/test_image_reference_cases.py).
 
 
 def test_a_container_started_by_image_id_is_judged_by_the_image_names():
