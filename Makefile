@@ -70,8 +70,11 @@ integration: deps engine host-tools
 
 molecule: $(addprefix molecule-,$(SCENARIOS))
 
+# Every scenario's molecule.yml is merged over the shared base (platform, driver, provisioner, verifier).
+MOLECULE_BASE := .config/molecule/config.yml
+
 molecule-%: deps images
-	$(BIN)/molecule test --scenario-name $*
+	$(BIN)/molecule --base-config $(MOLECULE_BASE) test --scenario-name $*
 
 test: lint unit sanity integration molecule
 	@echo "make test: all passed"
