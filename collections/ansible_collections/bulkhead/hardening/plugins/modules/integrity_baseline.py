@@ -37,6 +37,9 @@ options:
     description:
       - Approved registries (C(host[:port]) or C(host[:port]/namespace)). Local Docker images named under one of
         them are recorded. Empty records no image and does not need Docker.
+      - Names follow Docker's rules, as the audit does (BH-4.11) - a short name is on C(docker.io) (C(docker.io/library)
+        for one component), and a namespace covers the repository of that name whatever its tag or digest, so
+        C(registry.example.com/platform:1.0) is under C(registry.example.com/platform).
     type: list
     elements: str
     default: []
