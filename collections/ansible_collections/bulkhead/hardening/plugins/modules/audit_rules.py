@@ -203,6 +203,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.audit_rules imp
     rule_keys,
     validate_spec,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def _mode(value):
@@ -343,14 +344,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except AuditRulesError as error:
-        extra = {"problems": error.args[1]} if len(error.args) > 1 else {}
-        module.fail_json(msg=str(error.args[0]), **extra)
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update %s: %s" % (module.params["path"], error))
-    module.exit_json(**result)
+    finish(module, apply, AuditRulesError, details_key="problems")
 
 
 if __name__ == "__main__":

@@ -113,6 +113,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.containers_conf
     check_policy,
     parse,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def _id(value, lookup, kind):
@@ -211,13 +212,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except ContainersConfigError as error:
-        module.fail_json(msg=str(error))
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update %s: %s" % (module.params["path"], error))
-    module.exit_json(**result)
+    finish(module, apply, ContainersConfigError)
 
 
 if __name__ == "__main__":

@@ -139,6 +139,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.daemon_json imp
     render,
     safe_mode,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def _mode(module):
@@ -273,14 +274,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except DaemonConfigError as error:
-        extra = {"conflicts": error.args[1]} if len(error.args) > 1 else {}
-        module.fail_json(msg=str(error.args[0]), **extra)
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update %s: %s" % (module.params["path"], error))
-    module.exit_json(**result)
+    finish(module, apply, DaemonConfigError, details_key="conflicts")
 
 
 if __name__ == "__main__":
