@@ -15,6 +15,7 @@ from pathlib import Path
 from bulkhead import admin_access
 from bulkhead.audit import EXIT_ERROR, run_audit
 from bulkhead.catalogue import SEVERITIES, CatalogueError
+from bulkhead.gate import commands as gate_commands
 from bulkhead.report.compare import print_comparison
 from bulkhead.report.controls_table import controls_markdown, controls_table
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(run=_compare)
 
     admin_access.register(commands)
+    gate_commands.add_arguments(commands)
     return parser
 
 
