@@ -130,7 +130,7 @@ def parse_policy(document: Any, source: str, catalogue: Catalogue) -> Policy:
     unknown = sorted(set(map(str, document)) - _KEYS)
     if unknown:
         raise PolicyError(f"{source}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_KEYS))})")
-    known = set(catalogue) | set(GATE_ONLY_CONTROLS)
+    known = {control.id for control in catalogue} | set(GATE_ONLY_CONTROLS)
 
     def control_id(value: Any, where: str) -> str:
         text = str(value)

@@ -175,6 +175,9 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
     reference = str(config.get("Image") or "")
     labels = {str(key): str(value) for key, value in _mapping(config.get("Labels"), "Labels").items()}
     security_options = [str(option) for option in _list(host_config.get("SecurityOpt"), "HostConfig.SecurityOpt")]
+    kept_host_config = {key: host_config.get(key) for key in _HOST_CONFIG_KEYS}
+    if isinstance(kept_host_config["PidsLimit"], int) and kept_host_config["PidsLimit"] <= 0:
+        kept_host_config["PidsLimit"] = None  # dockerd stores zero and negative limits as none (unlimited)
     document = {
         "Id": "",
         "Name": name.lstrip("/"),
@@ -190,7 +193,7 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
             "ExposedPorts": sorted(_mapping(config.get("ExposedPorts"), "ExposedPorts")),
             "Labels": sorted(labels),
         },
-        "HostConfig": {key: host_config.get(key) for key in _HOST_CONFIG_KEYS},
+        "HostConfig": kept_host_config,
         "State": {"Status": "created", "Running": False, "Pid": 0, "Health": None},
         "AppArmorProfile": _apparmor_profile(security_options, bool(host_config.get("Privileged"))),
         "ProcessLabel": "",
@@ -222,7 +225,7 @@ def _binds(binds: list[Any]) -> list[dict[str, Any]]:
         source, destination = parts[0], parts[1]
         options = parts[2].split(",") if len(parts) > 2 else []
         is_bind = source.startswith("/")
-        propagation = next((option for option in options if option in _PROPAGATIONS), "rprivate" if is_bind else "")
+        propagation = next((option for option in options if option in _PROPAGATIONS), _default_propagation(source))
         mounts.append(
             {
                 "Type": "bind" if is_bind else "volume",
@@ -234,6 +237,13 @@ def _binds(binds: list[Any]) -> list[dict[str, Any]]:
             }
         )
     return mounts
+
+
+def _default_propagation(source: str) -> str:
+    """What dockerd records for a bind without one (inspect shows rslave for a bind of /)."""
+    if not source.startswith("/"):
+        return ""
+    return "rslave" if posixpath.normpath(source) == "/" else "rprivate"
 
 
 def _mounts(mounts: list[Any]) -> list[dict[str, Any]]:
@@ -252,7 +262,9 @@ def _mounts(mounts: list[Any]) -> list[dict[str, Any]]:
                 else ("" if kind != "bind" else source),
                 "Destination": str(mount.get("Target") or ""),
                 "RW": not mount.get("ReadOnly"),
-                "Propagation": str(bind_options.get("Propagation") or ("rprivate" if kind == "bind" else "")),
+                "Propagation": str(
+                    bind_options.get("Propagation") or (_default_propagation(source) if kind == "bind" else "")
+                ),
                 "Mode": "",
             }
         )
@@ -262,11 +274,11 @@ def _mounts(mounts: list[Any]) -> list[dict[str, Any]]:
 def _networks(host_config: dict[str, Any], body: dict[str, Any]) -> list[str]:
     mode = str(host_config.get("NetworkMode") or "default")
     networking = _mapping(body.get("NetworkingConfig"), "NetworkingConfig")
-    endpoints = set(_mapping(networking.get("EndpointsConfig"), "EndpointsConfig"))
     if mode.startswith("container:"):
         return []
-    endpoints.add("bridge" if mode == "default" else mode)
-    return sorted(endpoints)
+    # The CLI names the default network "default" in NetworkMode and EndpointsConfig: on Linux, bridge.
+    names = {mode, *_mapping(networking.get("EndpointsConfig"), "EndpointsConfig")}
+    return sorted("bridge" if name == "default" else name for name in names)
 
 
 def update_admission(body: dict[str, Any], target: str) -> Admission:
