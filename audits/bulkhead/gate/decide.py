@@ -176,7 +176,8 @@ def with_engine_defaults(
     the user and health check it takes from its image. Also: control -> why it cannot be judged."""
     completed = copy.deepcopy(document)
     if completed.get("AppArmorProfile") is None:
-        completed["AppArmorProfile"] = "docker-default" if context.apparmor else ""
+        privileged = completed["HostConfig"].get("Privileged")
+        completed["AppArmorProfile"] = ("unconfined" if privileged else "docker-default") if context.apparmor else ""
     config = completed["Config"]
     missing = [key for key in FROM_IMAGE.values() if not config.get(key)]
     unknown: dict[str, str] = {}

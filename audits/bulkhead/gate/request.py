@@ -178,6 +178,7 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
     kept_host_config = {key: host_config.get(key) for key in _HOST_CONFIG_KEYS}
     if isinstance(kept_host_config["PidsLimit"], int) and kept_host_config["PidsLimit"] <= 0:
         kept_host_config["PidsLimit"] = None  # dockerd stores zero and negative limits as none (unlimited)
+    kept_host_config["SecurityOpt"] = _engine_security_options(host_config, security_options)
     document = {
         "Id": "",
         "Name": name.lstrip("/"),
@@ -195,7 +196,7 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
         },
         "HostConfig": kept_host_config,
         "State": {"Status": "created", "Running": False, "Pid": 0, "Health": None},
-        "AppArmorProfile": _apparmor_profile(security_options, bool(host_config.get("Privileged"))),
+        "AppArmorProfile": _apparmor_profile(security_options),
         "ProcessLabel": "",
         "Mounts": _binds(_list(host_config.get("Binds"), "HostConfig.Binds"))
         + _mounts(_list(host_config.get("Mounts"), "HostConfig.Mounts")),
@@ -205,13 +206,22 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
     return Admission(CREATE, document, container=document["Name"], image=reference, labels=labels)
 
 
-def _apparmor_profile(security_options: list[str], privileged: bool) -> str | None:
-    """The profile dockerd will give the container; None: docker-default if the host has AppArmor."""
+def _engine_security_options(host_config: dict[str, Any], requested: list[str]) -> list[str] | None:
+    """dockerd turns SELinux labelling off for a container sharing the host's IPC or PID namespace, or
+    privileged, unless the request gives a label option (daemon generateSecurityOpt)."""
+    shares_host = "host" in (host_config.get("IpcMode"), host_config.get("PidMode")) or host_config.get("Privileged")
+    if shares_host and not any(option.split("=", 1)[0].split(":", 1)[0] == "label" for option in requested):
+        return [*requested, "label=disable"]
+    return host_config.get("SecurityOpt")
+
+
+def _apparmor_profile(security_options: list[str]) -> str | None:
+    """The profile the request asks for; None leaves it to dockerd (see decide.with_engine_defaults)."""
     for option in security_options:
         for separator in ("=", ":"):
             if option.startswith("apparmor" + separator):
                 return option[len("apparmor") + 1 :]
-    return "unconfined" if privileged else None
+    return None
 
 
 def _binds(binds: list[Any]) -> list[dict[str, Any]]:

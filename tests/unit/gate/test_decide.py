@@ -95,8 +95,9 @@ EQUIVALENT = {
     "create-cap-sys-admin": lambda: slim("create-cap-sys-admin"),
     "create-nnp-false": lambda: slim("create-nnp-false"),
     "create-device-uts-ipc": lambda: slim("create-device-uts-ipc"),
-    "create-privileged": lambda: bare("debug", HostConfig__Privileged=True),
-    "create-pid-host": lambda: bare("pidhost", HostConfig__PidMode="host"),
+    # dockerd adds label=disable to a privileged container or one sharing the host's PID namespace.
+    "create-privileged": lambda: bare("debug", HostConfig__Privileged=True, HostConfig__SecurityOpt=["label=disable"]),
+    "create-pid-host": lambda: bare("pidhost", HostConfig__PidMode="host", HostConfig__SecurityOpt=["label=disable"]),
     "create-network-host": lambda: bare("nethost", HostConfig__NetworkMode="host", Networks=["host"]),
     "create-seccomp-unconfined": lambda: bare("noseccomp", HostConfig__SecurityOpt=["seccomp=unconfined"]),
     "create-unapproved-registry": lambda: bare("evil", Config__Image="evil.example.com/tool:1"),
