@@ -49,6 +49,16 @@ _CONTEXT_KEYS = {"apparmor": bool, "selinux": bool, "cgroup_version": int, "daem
 _EXCEPTION_KEYS = {"control", "host", "container", "image", "label", "justification", "expires"}
 
 
+class _Loader(yaml.SafeLoader):
+    """Dates stay strings, so that a bad one is reported with its key rather than as a YAML error."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class PolicyError(ValueError):
     """The policy file is malformed."""
 
@@ -116,7 +126,7 @@ def load_policy(path: Path, catalogue: Catalogue | None = None) -> Policy:
     except OSError as error:
         raise PolicyError(f"{path}: cannot read: {error.strerror}") from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as error:
         raise PolicyError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
     return parse_policy(document, str(path), catalogue or load_catalogue())
