@@ -128,7 +128,8 @@ def summary(line: dict[str, Any]) -> str:
     return f"{line['time']} {line['decision']} {line.get('kind') or line.get('path')} {what}: {' | '.join(parts)}"
 
 
-def print_log(path: Path, as_json: bool, refused_only: bool, out: TextIO = sys.stdout) -> int:
+def print_log(path: Path, as_json: bool, refused_only: bool, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     try:
         lines = list(read_log(path))
     except FileNotFoundError:
