@@ -99,20 +99,20 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        try:
-            message = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
-            message = None
         gate = self.server.gate
         if self.path == "/Plugin.Activate":
             answer: dict[str, Any] = {"Implements": ["authz"]}
         elif self.path == "/AuthZPlugin.AuthZReq":
+            try:
+                message = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                message = None
             if isinstance(message, dict):
                 answer = gate.authorize(message)
             else:
                 answer = {"Allow": False, "Msg": "cannot read the request, refused: not a JSON object"}
         elif self.path == "/AuthZPlugin.AuthZRes":
-            answer = {"Allow": True}
+            answer = {"Allow": True}  # the gate judges requests only; the response body is not read
         else:
             self._send(404, {"Err": f"unknown endpoint {self.path}"})
             return
