@@ -19,19 +19,24 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from bulkhead.gate.go_json import RequestError, fold, loads, mapping, str_slice, strings
+from bulkhead.gate.mounts import binds_as_mounts, mount_entries
+
 CREATE = "create"
 UPDATE = "update"
 EXEC = "exec"
 PULL = "pull"
 
-_VERSION_PREFIX = re.compile(r"^/v\d+(?:\.\d+)?(?=/)")
+START = "start"
+# dockerd's router: an optional /v<digits and dots> prefix, then the route, matched on the decoded path.
+_VERSION_PREFIX = re.compile(r"^/v[0-9.]+(?=/)")
 _ROUTES = (
     (re.compile(r"^/containers/create$"), CREATE),
-    (re.compile(r"^/containers/(?P<target>[^/]+)/update$"), UPDATE),
-    (re.compile(r"^/containers/(?P<target>[^/]+)/exec$"), EXEC),
+    (re.compile(r"^/containers/(?P<target>.+)/update$"), UPDATE),
+    (re.compile(r"^/containers/(?P<target>.+)/exec$"), EXEC),
+    (re.compile(r"^/containers/(?P<target>.+)/start$"), START),
     (re.compile(r"^/images/create$"), PULL),
 )
-_PROPAGATIONS = {"shared", "rshared", "slave", "rslave", "private", "rprivate"}
 # HostConfig keys the collector keeps (collector/engines.py _HOST_CONFIG_KEYS).
 _HOST_CONFIG_KEYS = (
     "Privileged",
@@ -58,10 +63,12 @@ _HOST_CONFIG_KEYS = (
     "Binds",
     "CgroupnsMode",
 )
-
-
-class RequestError(ValueError):
-    """A request the gate must judge but cannot read (the gate refuses it)."""
+# What the gate reads of a create body: Config fields, the wrapper's, and HostConfig fields, which
+# dockerd also takes from the top level when the body has no HostConfig (an old API form).
+_HOST_FIELDS = (*_HOST_CONFIG_KEYS, "Mounts")
+_CONFIG_FIELDS = ("Image", "User", "Healthcheck", "Env", "ExposedPorts", "Labels")
+_WRAPPER_FIELDS = ("HostConfig", "NetworkingConfig")
+_UPDATE_FIELDS = ("Memory", "NanoCpus", "CpuShares", "CpuQuota", "CpusetCpus", "PidsLimit", "RestartPolicy")
 
 
 @dataclass(frozen=True)
@@ -94,11 +101,14 @@ class AuthzRequest:
 
     @property
     def path(self) -> str:
-        return _VERSION_PREFIX.sub("", urlsplit(self.uri).path)
+        """The route dockerd matches: decoded (``containers%2Fcreate`` is ``containers/create``), cleaned."""
+        decoded = posixpath.normpath(unquote(urlsplit(self.uri).path) or "/")
+        return _VERSION_PREFIX.sub("", "/" + decoded.lstrip("/"))
 
     @property
     def query(self) -> dict[str, str]:
-        return {key: values[-1] for key, values in parse_qs(urlsplit(self.uri).query).items()}
+        """Query parameters; a repeated one is its first value, as Go's ``Form.Get`` reads it."""
+        return {key: values[0] for key, values in parse_qs(urlsplit(self.uri).query).items()}
 
 
 @dataclass
@@ -133,6 +143,8 @@ def admission(request: AuthzRequest) -> Admission | None:
     kind, target = routed
     if kind == PULL:
         return pull_admission(request)
+    if kind == START:
+        return start_admission(request)
     body = _json_body(request)
     if kind == CREATE:
         return create_admission(body, request.query.get("name", ""))
@@ -145,7 +157,7 @@ def _json_body(request: AuthzRequest) -> dict[str, Any]:
     if not request.body:
         raise RequestError("the request body did not reach the gate (missing, not JSON, or over 64 KiB)")
     try:
-        body = json.loads(request.body)
+        body = loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RequestError(f"the request body is not JSON: {error}") from None
     if not isinstance(body, dict):
@@ -153,28 +165,32 @@ def _json_body(request: AuthzRequest) -> dict[str, Any]:
     return body
 
 
-def _mapping(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise RequestError(f"{what} is not a JSON object")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise RequestError(f"{what} is not a JSON list")
-    return value
+def start_admission(request: AuthzRequest) -> Admission | None:
+    """A start carries no settings, except in API versions before 1.24, where dockerd still applies a
+    HostConfig sent with it: the gate cannot judge that against the container, so it refuses it."""
+    if not request.body or request.body.strip() in (b"", b"{}", b"null"):
+        return None
+    raise RequestError("a start request with a HostConfig (API < 1.24) is not judged: give settings at create")
 
 
 def create_admission(body: dict[str, Any], name: str) -> Admission:
-    config = body
-    host_config = _mapping(body.get("HostConfig"), "HostConfig")
+    config = fold(body, (*_CONFIG_FIELDS, *_WRAPPER_FIELDS, *_HOST_FIELDS), "the request body")
+    inner = config.get("HostConfig")
+    if inner is None:  # dockerd then reads the host config from the top level
+        host_config = {key: config[key] for key in _HOST_FIELDS if key in config}
+    else:
+        host_config = fold(inner, _HOST_FIELDS, "HostConfig")
     reference = str(config.get("Image") or "")
-    labels = {str(key): str(value) for key, value in _mapping(config.get("Labels"), "Labels").items()}
-    security_options = [str(option) for option in _list(host_config.get("SecurityOpt"), "HostConfig.SecurityOpt")]
+    labels = {str(key): str(value) for key, value in mapping(config.get("Labels"), "Labels").items()}
+    security_options = [str(option) for option in strings(host_config.get("SecurityOpt"), "HostConfig.SecurityOpt")]
+    host_config["CapAdd"] = str_slice(host_config.get("CapAdd"), "HostConfig.CapAdd")
+    host_config["CapDrop"] = str_slice(host_config.get("CapDrop"), "HostConfig.CapDrop")
+    host_config["RestartPolicy"] = fold(host_config.get("RestartPolicy"), _RESTART_FIELDS, "RestartPolicy") or None
+    host_config["Devices"] = [
+        fold(device, ("PathOnHost", "PathInContainer", "CgroupPermissions"), "HostConfig.Devices entry")
+        for device in strings(host_config.get("Devices"), "HostConfig.Devices")
+    ]
+    host_config["PortBindings"] = _port_bindings(host_config.get("PortBindings"))
     kept_host_config = {key: host_config.get(key) for key in _HOST_CONFIG_KEYS}
     if isinstance(kept_host_config["PidsLimit"], int) and kept_host_config["PidsLimit"] <= 0:
         kept_host_config["PidsLimit"] = None  # dockerd stores zero and negative limits as none (unlimited)
@@ -189,21 +205,34 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
         "Config": {
             "User": str(config.get("User") or ""),
             "Image": reference,
-            "Healthcheck": config.get("Healthcheck"),
-            "EnvNames": sorted({str(item).split("=", 1)[0] for item in _list(config.get("Env"), "Env")}),
-            "ExposedPorts": sorted(_mapping(config.get("ExposedPorts"), "ExposedPorts")),
+            "Healthcheck": fold(config["Healthcheck"], _HEALTHCHECK_FIELDS, "Healthcheck")
+            if config.get("Healthcheck") is not None
+            else None,
+            "EnvNames": sorted({str(item).split("=", 1)[0] for item in strings(config.get("Env"), "Env")}),
+            "ExposedPorts": sorted(mapping(config.get("ExposedPorts"), "ExposedPorts")),
             "Labels": sorted(labels),
         },
         "HostConfig": kept_host_config,
         "State": {"Status": "created", "Running": False, "Pid": 0, "Health": None},
         "AppArmorProfile": _apparmor_profile(security_options),
         "ProcessLabel": "",
-        "Mounts": _binds(_list(host_config.get("Binds"), "HostConfig.Binds"))
-        + _mounts(_list(host_config.get("Mounts"), "HostConfig.Mounts")),
-        "Ports": _mapping(host_config.get("PortBindings"), "HostConfig.PortBindings"),
-        "Networks": _networks(host_config, body),
+        "Mounts": binds_as_mounts(strings(host_config.get("Binds"), "HostConfig.Binds"))
+        + mount_entries(strings(host_config.get("Mounts"), "HostConfig.Mounts")),
+        "Ports": host_config["PortBindings"],
+        "Networks": _networks(host_config, config),
     }
     return Admission(CREATE, document, container=document["Name"], image=reference, labels=labels)
+
+
+_RESTART_FIELDS = ("Name", "MaximumRetryCount")
+_HEALTHCHECK_FIELDS = ("Test", "Interval", "Timeout", "StartPeriod", "Retries")
+
+
+def _port_bindings(value: Any) -> dict[str, Any]:
+    return {
+        port: [fold(binding, ("HostIp", "HostPort"), "PortBindings entry") for binding in strings(bindings, port)]
+        for port, bindings in mapping(value, "HostConfig.PortBindings").items()
+    }
 
 
 def _engine_security_options(host_config: dict[str, Any], requested: list[str]) -> list[str] | None:
@@ -224,80 +253,24 @@ def _apparmor_profile(security_options: list[str]) -> str | None:
     return None
 
 
-def _binds(binds: list[Any]) -> list[dict[str, Any]]:
-    """``-v source:destination[:options]`` as ``docker inspect`` shows the mount."""
-    mounts = []
-    for bind in binds:
-        parts = str(bind).split(":")
-        if len(parts) < 2:
-            mounts.append({"Type": "volume", "Source": "", "Destination": parts[0], "RW": True, "Propagation": ""})
-            continue
-        source, destination = parts[0], parts[1]
-        options = parts[2].split(",") if len(parts) > 2 else []
-        is_bind = source.startswith("/")
-        propagation = next((option for option in options if option in _PROPAGATIONS), _default_propagation(source))
-        mounts.append(
-            {
-                "Type": "bind" if is_bind else "volume",
-                "Source": posixpath.normpath(source) if is_bind else "",
-                "Destination": destination,
-                "RW": "ro" not in options,
-                "Propagation": propagation,
-                "Mode": ",".join(options),
-            }
-        )
-    return mounts
-
-
-def _default_propagation(source: str) -> str:
-    """What dockerd records for a bind without one (inspect shows rslave for a bind of /)."""
-    if not source.startswith("/"):
-        return ""
-    return "rslave" if posixpath.normpath(source) == "/" else "rprivate"
-
-
-def _mounts(mounts: list[Any]) -> list[dict[str, Any]]:
-    """``--mount type=...,source=...,target=...`` as ``docker inspect`` shows the mount."""
-    found = []
-    for mount in mounts:
-        mount = _mapping(mount, "HostConfig.Mounts entry")
-        kind = str(mount.get("Type") or "volume")
-        source = str(mount.get("Source") or "")
-        bind_options = _mapping(mount.get("BindOptions"), "BindOptions")
-        found.append(
-            {
-                "Type": kind,
-                "Source": posixpath.normpath(source)
-                if kind == "bind" and source
-                else ("" if kind != "bind" else source),
-                "Destination": str(mount.get("Target") or ""),
-                "RW": not mount.get("ReadOnly"),
-                "Propagation": str(
-                    bind_options.get("Propagation") or (_default_propagation(source) if kind == "bind" else "")
-                ),
-                "Mode": "",
-            }
-        )
-    return found
-
-
-def _networks(host_config: dict[str, Any], body: dict[str, Any]) -> list[str]:
+def _networks(host_config: dict[str, Any], config: dict[str, Any]) -> list[str]:
     mode = str(host_config.get("NetworkMode") or "default")
-    networking = _mapping(body.get("NetworkingConfig"), "NetworkingConfig")
+    networking = fold(config.get("NetworkingConfig"), ("EndpointsConfig",), "NetworkingConfig")
     if mode.startswith("container:"):
         return []
     # The CLI names the default network "default" in NetworkMode and EndpointsConfig: on Linux, bridge.
-    names = {mode, *_mapping(networking.get("EndpointsConfig"), "EndpointsConfig")}
+    names = {mode, *mapping(networking.get("EndpointsConfig"), "EndpointsConfig")}
     return sorted("bridge" if name == "default" else name for name in names)
 
 
 def update_admission(body: dict[str, Any], target: str) -> Admission:
     """``docker update``: resources and restart policy; a zero or empty field leaves the value unchanged."""
-    restart = _mapping(body.get("RestartPolicy"), "RestartPolicy")
+    body = fold(body, _UPDATE_FIELDS, "the request body")
+    body["RestartPolicy"] = fold(body.get("RestartPolicy"), _RESTART_FIELDS, "RestartPolicy")
     set_fields = {key for key in ("Memory", "NanoCpus", "CpuShares", "CpuQuota", "CpusetCpus") if body.get(key)}
     if body.get("PidsLimit") is not None:
         set_fields.add("PidsLimit")
-    if restart.get("Name"):
+    if body["RestartPolicy"].get("Name"):
         set_fields.add("RestartPolicy")
     host_config = {key: body.get(key) for key in set_fields}
     document = {
@@ -318,6 +291,7 @@ def update_admission(body: dict[str, Any], target: str) -> Admission:
 
 
 def exec_admission(body: dict[str, Any], target: str) -> Admission:
+    body = fold(body, ("User", "Privileged"), "the request body")
     document = {"Container": target, "User": str(body.get("User") or ""), "Privileged": bool(body.get("Privileged"))}
     return Admission(EXEC, document, container=target)
 

@@ -13,6 +13,7 @@ from bulkhead.gate.request import (
     CREATE,
     EXEC,
     PULL,
+    START,
     UPDATE,
     AuthzRequest,
     RequestError,
@@ -38,7 +39,11 @@ def test_messages_decode_method_uri_body_and_the_api_version_prefix():
         ("POST", "/v1.41/containers/web/update", (UPDATE, "web")),
         ("POST", "/v1.41/containers/web/exec", (EXEC, "web")),
         ("POST", "/v1.41/images/create?fromImage=busybox&tag=1", (PULL, "")),
-        ("POST", "/v1.41/containers/web/start", None),
+        ("POST", "/v1.41/containers/web/start", (START, "web")),
+        ("POST", "/v1.41/containers%2Fcreate", (CREATE, "")),
+        ("POST", "/v1.41.0/containers/create", (CREATE, "")),
+        ("POST", "//v1.41/containers/./create/", (CREATE, "")),
+        ("POST", "/v1.41/containers/a/b/exec", (EXEC, "a/b")),
         ("GET", "/v1.41/containers/create", None),
         ("POST", "/v1.41/exec/abc/start", None),
         ("POST", "/containers/create", (CREATE, "")),
@@ -212,3 +217,57 @@ def test_the_recorder_drops_environment_values_and_headers():
     assert "secret" not in json.dumps(scrubbed) and "c2VjcmV0" not in json.dumps(scrubbed)
     assert scrubbed["RequestBodyDecoded"]["Env"] == ["TOKEN=", "PLAIN="]
     assert message("create-compliant")["RequestBodyDecoded"]["Env"] == ["API_TOKEN="]
+
+
+def create_body(raw: str, uri: str = "/v1.41/containers/create?name=web") -> AuthzRequest:
+    return AuthzRequest("POST", uri, body=raw.encode())
+
+
+def host_config_of(raw: str) -> dict:
+    return admission(create_body(raw)).document["HostConfig"]  # type: ignore[union-attr]
+
+
+def test_host_config_fields_at_the_top_level_are_read_as_dockerd_reads_them():
+    """dockerd takes the host config from the top level when the body has no HostConfig (verified on 20.10)."""
+    assert host_config_of('{"Image": "x", "Privileged": true, "PidMode": "host"}')["Privileged"] is True
+    assert host_config_of('{"Image": "x", "Privileged": true, "HostConfig": null}')["PidMode"] is None
+    assert host_config_of('{"Image": "x", "Privileged": true, "HostConfig": null}')["Privileged"] is True
+    # with a HostConfig, dockerd ignores the top-level field (verified too)
+    assert host_config_of('{"Image": "x", "Privileged": true, "HostConfig": {}}')["Privileged"] is None
+    mounts = admission(create_body('{"Image": "x", "Binds": ["/:/host"]}')).document["Mounts"]  # type: ignore[union-attr]
+    assert mounts[0]["Source"] == "/"
+
+
+def test_keys_match_fields_in_any_case_and_the_last_one_wins_as_in_go():
+    assert host_config_of('{"image": "x", "hostconfig": {"privileged": true}}')["Privileged"] is True
+    assert host_config_of('{"HostConfig": {"Privileged": false, "privileged": true}}')["Privileged"] is True
+    assert (
+        host_config_of('{"HostConfig": {"Privileged": true, "privileged": false, "Privileged": true}}')["Privileged"]
+        is True
+    )
+    assert (
+        host_config_of('{"HostConfig": {"PIDMODE": "host", "SecurityOpt": ["seccomp=unconfined"]}}')["PidMode"]
+        == "host"
+    )
+    document = admission(create_body('{"hostconfig": {"portbindings": {"80/tcp": [{"hostport": "80"}]}}}')).document  # type: ignore[union-attr]
+    assert document["Ports"] == {"80/tcp": [{"HostPort": "80"}]}
+    mounts = admission(create_body('{"HostConfig": {"mounts": [{"type": "bind", "source": "/etc", "target": "/e"}]}}'))
+    assert mounts.document["Mounts"][0]["Source"] == "/etc"  # type: ignore[union-attr]
+    # map keys (labels) are data: their case is kept
+    labelled = admission(create_body('{"Labels": {"Team": "a", "team": "b"}}'))
+    assert labelled.labels == {"Team": "a", "team": "b"}  # type: ignore[union-attr]
+
+
+def test_capabilities_may_be_one_string():
+    assert host_config_of('{"HostConfig": {"CapAdd": "SYS_ADMIN", "CapDrop": "ALL"}}')["CapAdd"] == ["SYS_ADMIN"]
+
+
+def test_the_first_of_repeated_query_parameters_counts_as_in_go():
+    assert admission(create_body("{}", "/v1.41/containers/create?name=debug&name=allowed")).container == "debug"  # type: ignore[union-attr]
+
+
+def test_a_start_with_a_host_config_is_refused_and_a_plain_start_passes():
+    assert admission(AuthzRequest("POST", "/v1.41/containers/web/start")) is None
+    assert admission(AuthzRequest("POST", "/v1.41/containers/web/start", body=b"{}")) is None
+    with pytest.raises(RequestError, match=r"API < 1\.24"):
+        admission(AuthzRequest("POST", "/v1.23/containers/web/start", body=b'{"Privileged": true}'))
