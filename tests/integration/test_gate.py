@@ -49,16 +49,20 @@ def policy_text(exception_expires: date) -> str:
     )
 
 
-def raw_create(engine_socket: Path, name: str) -> tuple[int, str]:
+def raw_post(engine_socket: Path, path: str, body: object) -> tuple[int, str]:
+    """An API request as any client may send it, not only the docker CLI."""
     connection = _UnixConnection(str(engine_socket), 30)
     try:
-        body = json.dumps({"Image": IMAGE, "User": "1000"})
         headers = {"Content-Type": "application/json"}
-        connection.request("POST", f"/v1.41/containers/create?name={name}", body=body, headers=headers)
+        connection.request("POST", path, body=json.dumps(body), headers=headers)
         response = connection.getresponse()
         return response.status, response.read().decode()
     finally:
         connection.close()
+
+
+def raw_create(engine_socket: Path, name: str) -> tuple[int, str]:
+    return raw_post(engine_socket, f"/v1.41/containers/create?name={name}", {"Image": IMAGE, "User": "1000"})
 
 
 class Harness:
@@ -134,6 +138,38 @@ def test_each_violation_is_refused_with_its_control(harness, control, command):
     assert refused.stderr.count(" not allowed: ") == 1, refused.stderr
     if command[0] == "create":
         assert harness.docker("inspect", command[2]).returncode != 0  # nothing was created
+
+
+PRIVILEGED = {"Privileged": True, "SecurityOpt": ["no-new-privileges"]}
+# Request forms dockerd 20.10 accepts and applies (each created a privileged container on an engine
+# without the gate): the gate reads them as dockerd does.
+BYPASSES = [
+    ("top-level-host-config", "/v1.41/containers/create?name=top", {"Image": IMAGE, **PRIVILEGED}),
+    ("keys-in-lower-case", "/v1.41/containers/create?name=lower", {"image": IMAGE, "hostconfig": {"privileged": True}}),
+    ("encoded-path", "/v1.41/containers%2Fcreate?name=encoded", {"Image": IMAGE, "HostConfig": PRIVILEGED}),
+    ("three-part-version", "/v1.41.0/containers/create?name=version", {"Image": IMAGE, "HostConfig": PRIVILEGED}),
+    (
+        "repeated-name",
+        "/v1.41/containers/create?name=dup&name=allowed-debug",
+        {"Image": IMAGE, "HostConfig": PRIVILEGED},
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), [case[1:] for case in BYPASSES], ids=[case[0] for case in BYPASSES])
+def test_other_request_forms_of_a_privileged_create_are_refused(harness, path, body):
+    status, text = raw_post(harness.engine.socket, path, body)
+    assert status == 403 and "5.4 not allowed: runs --privileged" in text, (status, text)
+    assert "allowed-debug" not in text  # the exception does not apply: dockerd names the container "dup"
+    name = path.split("name=")[1].split("&")[0]
+    assert harness.docker("inspect", name).returncode != 0  # nothing was created
+
+
+def test_a_start_carrying_a_host_config_is_refused(harness):
+    assert harness.docker("create", "--name", "plain", *COMPLIANT, IMAGE).returncode == 0
+    status, text = raw_post(harness.engine.socket, "/v1.23/containers/plain/start", {"Privileged": True})
+    assert status == 403 and "a start request with a HostConfig (API < 1.24)" in text, (status, text)
+    assert harness.docker("inspect", "-f", "{{.HostConfig.Privileged}}", "plain").stdout.strip() == "false"
 
 
 def test_audit_mode_allows_and_logs(harness):
