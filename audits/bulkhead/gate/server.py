@@ -70,16 +70,24 @@ class Gate:
             self.record(message)
         try:
             request = AuthzRequest.from_message(message)
+            if not request.method or not request.uri:
+                raise RequestError("the message names no request method or URI")
         except RequestError as error:
             decision = Decision(False, f"cannot read the request, refused: {error}", "?", "?", error=str(error))
         else:
-            decision = decide(
-                request,
-                self.policy,
-                self.context,
-                break_glass=self.break_glass(),
-                image_configs=self.image_configs,
-            )
+            try:
+                decision = decide(
+                    request,
+                    self.policy,
+                    self.context,
+                    break_glass=self.break_glass(),
+                    image_configs=self.image_configs,
+                )
+            except Exception as error:  # a bug must refuse, never admit
+                problem = f"{type(error).__name__}: {error}"
+                decision = Decision(
+                    False, f"internal error, refused: {problem}", request.method, request.path, error=problem
+                )
         self.log.decision(decision)
         return {"Allow": decision.allow, "Msg": decision.msg} if not decision.allow else {"Allow": True}
 
@@ -97,8 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._body()
         gate = self.server.gate
         if self.path == "/Plugin.Activate":
             answer: dict[str, Any] = {"Implements": ["authz"]}
@@ -117,6 +124,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"Err": f"unknown endpoint {self.path}"})
             return
         self._send(200, answer)
+
+    def _body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _send(self, status: int, answer: dict[str, Any]) -> None:
         body = json.dumps(answer).encode()

@@ -79,6 +79,32 @@ def test_requests_are_refused_or_allowed_and_responses_always_allowed(served):
     )
     assert not unreadable["Allow"] and unreadable["Msg"].startswith("cannot read the request, refused")
     assert post(socket_path, "/Nothing", {})["status"] == 404
+    assert not post(socket_path, "/AuthZPlugin.AuthZReq", {})["Allow"]  # no method, no URI: refused
+
+
+def test_a_chunked_message_is_read_whole(served):
+    socket_path, _ = served
+    body = json.dumps(message("create-privileged")).encode()
+    connection = _UnixConnection(str(socket_path), 5)
+    try:
+        connection.request("POST", "/AuthZPlugin.AuthZReq", body=iter([body[:100], body[100:]]), encode_chunked=True)
+        answer = json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+    assert answer["Msg"] == "5.4 not allowed: runs --privileged (container debug)"
+
+
+def test_an_internal_error_refuses(tmp_path, monkeypatch):
+    import bulkhead.gate.server as server_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(server_module, "decide", broken)
+    gate = Gate(POLICY, HOST, DecisionLog(tmp_path / "gate.log", syslog_socket=None), break_glass=tmp_path / "off")
+    answer = gate.authorize(message("create-compliant"))
+    assert answer == {"Allow": False, "Msg": "internal error, refused: RuntimeError: boom"}
+    assert next(read_log(tmp_path / "gate.log"))["error"] == "RuntimeError: boom"
 
 
 def test_the_decision_log_holds_refusals_audits_and_exceptions_without_environment(served, capsys):
