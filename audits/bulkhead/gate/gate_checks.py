@@ -30,7 +30,10 @@ def exec_as_root(exec_request: dict[str, Any], context: Context) -> Reasons:
     user = str(exec_request.get("User") or "")
     if not user:
         raise FactUnavailable("the exec gives no --user: it runs as the container's user, which the gate cannot see")
-    return f"execs a command as {user}" if user in ROOT_USERS else None
+    name = user.split(":", 1)[0]
+    # uid 0 however written ("0", "00", "root", "root:1000"): runc reads a number as a uid.
+    is_root = user in ROOT_USERS or name == "root" or (name.isdigit() and int(name) == 0)
+    return f"execs a command as {user}" if is_root else None
 
 
 EXEC_CHECKS: dict[str, Callable[[dict[str, Any], Context], Reasons]] = {

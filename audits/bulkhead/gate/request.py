@@ -2,7 +2,7 @@
 
 dockerd sends every API call to ``/AuthZPlugin.AuthZReq`` as JSON: ``User``, ``RequestMethod``,
 ``RequestUri`` (``/v1.41/containers/create?name=web``), ``RequestHeaders`` and ``RequestBody``
-(base64; only for JSON bodies under 64 KiB, so a large create body arrives without it). The
+(base64; only for JSON bodies up to 1 MiB, so a larger create body arrives without it). The
 requests the gate judges are translated into the normalised inspect document that the checks read
 (``bulkhead.collector.engines.slim_container``), so that a control gives the same verdict whether
 the gate judges the request or the audit judges the container it became.
@@ -155,7 +155,7 @@ def admission(request: AuthzRequest) -> Admission | None:
 
 def _json_body(request: AuthzRequest) -> dict[str, Any]:
     if not request.body:
-        raise RequestError("the request body did not reach the gate (missing, not JSON, or over 64 KiB)")
+        raise RequestError("the request body did not reach the gate (missing, not JSON, or over 1 MiB)")
     try:
         body = loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

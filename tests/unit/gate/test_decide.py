@@ -253,6 +253,25 @@ def test_an_update_that_breaks_a_control_is_refused_and_one_that_does_not_is_adm
     assert gate("update-memory").allow
 
 
+@pytest.mark.parametrize(
+    ("user", "root"),
+    [
+        ("root", True),
+        ("0", True),
+        ("00", True),
+        ("root:1000", True),
+        ("0:0", True),
+        ("1000", False),
+        ("1000:0", False),
+        ("app", False),
+    ],
+)
+def test_exec_as_root_however_the_user_is_written(user, root):
+    from bulkhead.gate.gate_checks import exec_as_root
+
+    assert (exec_as_root({"User": user, "Privileged": False}, HOST) is not None) is root
+
+
 def test_exec_privileged_and_as_root_are_refused_where_configured():
     policy = Policy(default="enforce", controls={"5.23": "enforce"})
     assert gate("exec-privileged", policy).msg.startswith(
