@@ -72,6 +72,8 @@ class Decision:
     results: list[ControlResult] = field(default_factory=list)
     error: str | None = None
     break_glass: bool = False
+    # The API user dockerd names (TLS client certificate); empty on the unix socket.
+    user: str = ""
 
     @property
     def notable(self) -> list[ControlResult]:
@@ -96,7 +98,7 @@ def decide(
         admitted = admission(request)
     except RequestError as error:
         decision = Decision(False, f"cannot read the request, refused: {error}", request.method, request.path)
-        decision.error = str(error)
+        decision.error, decision.user = str(error), request.user
         return _break_glass(decision) if break_glass else decision
     if admitted is None:
         return Decision(True, "", request.method, request.path)
@@ -116,6 +118,7 @@ def decide(
         container=admitted.container,
         image=admitted.image,
         results=results,
+        user=request.user,
     )
     return _break_glass(decision) if break_glass and not decision.allow else decision
 

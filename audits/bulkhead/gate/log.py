@@ -57,6 +57,8 @@ def record(decision: Decision, now: datetime | None = None) -> dict[str, Any]:
         "image": decision.image,
         "controls": controls,
     }
+    if decision.user:
+        line["user"] = decision.user
     if decision.error:
         line["error"] = decision.error
     if decision.break_glass:

@@ -208,3 +208,13 @@ def test_serve_refuses_to_start_on_a_malformed_policy(tmp_path, capsys):
     assert main(["gate", "serve", "--policy", str(policy), "--socket", str(tmp_path / "s.sock")]) == 2
     assert "policy refused" in capsys.readouterr().err
     assert not (tmp_path / "s.sock").exists()
+
+
+def test_the_api_user_is_logged_when_dockerd_names_one():
+    from bulkhead.gate.decide import decide
+    from bulkhead.gate.log import record
+    from bulkhead.gate.request import AuthzRequest
+
+    named = AuthzRequest.from_message({**message("create-privileged"), "User": "alice"})
+    assert record(decide(named, POLICY, HOST))["user"] == "alice"
+    assert "user" not in record(decide(AuthzRequest.from_message(message("create-privileged")), POLICY, HOST))
