@@ -31,6 +31,8 @@ COMPLIANT = [
 ]  # fmt: skip
 ETC_SHARED = "type=bind,source=/etc,target=/host-etc,readonly,bind-propagation=rshared"
 HOSTISH = ["--uts", "host", "--ipc", "host"]
+# The test netns has no loopback up: publish on all interfaces only.
+PUBLISH_ALL = ["--expose", "8080", "-p", "9090:9090"]
 # case -> docker arguments (the first judged request is kept: `docker create` of a missing image
 # also pulls it); "create" cases also keep the inspect document of the created container.
 CASES: dict[str, list[str]] = {
@@ -47,6 +49,7 @@ CASES: dict[str, list[str]] = {
     "create-etc-mount-shared": ["create", "--name", "etcshared", "--mount", ETC_SHARED, IMAGE],
     "create-ports": ["create", "--name", "ports", "-p", "80:80", "-p", "127.0.0.1:8080:8080", IMAGE],
     "create-device-uts-ipc": ["create", "--name", "hostish", "--device", "/dev/null:/dev/xnull", *HOSTISH, IMAGE],
+    "create-publish-all": ["create", "--name", "publishall", "-P", *PUBLISH_ALL, IMAGE, "sleep", "300"],
     "create-cap-net-bind": ["create", "--name", "netbind", *COMPLIANT, "--cap-add", "NET_BIND_SERVICE", IMAGE],
     "pull-unapproved": ["pull", "evil.example.com/tool:1"],
     "pull-digest": ["pull", "registry.example.com/app@sha256:" + "a" * 64],
@@ -58,7 +61,10 @@ CASES: dict[str, list[str]] = {
     "exec-root": ["exec", "-u", "root", "compliant", "true"],
     "exec-user": ["exec", "-u", "1000", "compliant", "true"],
 }
+# Inspected once started: published ports appear in inspect only while the container runs.
+STARTED_BEFORE_INSPECT = {"create-publish-all"}
 INSPECTED = {
+    "create-publish-all": "publishall",
     "create-compliant": "compliant",
     "create-root-mount": "rootmount",
     "create-docker-sock": "sockmount",
@@ -112,6 +118,11 @@ def main() -> int:
                 message = json.loads(new[0].read_text())
                 message["Case"] = {"command": ["docker", *masked(arguments)]}
                 (OUT / f"{case}.json").write_text(json.dumps(message, indent=2, sort_keys=True) + "\n")
+                if case in STARTED_BEFORE_INSPECT:
+                    started = engine.docker("start", INSPECTED[case], check=False)
+                    if started.returncode != 0:
+                        print(f"  cannot start {INSPECTED[case]}: {started.stderr.strip()}", file=sys.stderr)
+                        return 1
                 if case in INSPECTED:
                     document = json.loads(engine.docker("inspect", INSPECTED[case]).stdout)[0]
                     (OUT / "inspect" / f"{case}.json").write_text(

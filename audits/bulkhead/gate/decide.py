@@ -34,6 +34,8 @@ CAPABILITIES_CONTROL = "5.3"
 # dockerd fills these container settings from the image when the request leaves them empty, and
 # `docker inspect` shows the result: the gate needs the image's config to judge them.
 FROM_IMAGE = {"4.1": "User", "5.26": "Healthcheck"}
+# -P publishes on all interfaces: what 5.13 judges.
+PUBLISH_CONTROL = "5.13"
 # An image reference -> its config (``docker image inspect`` .Config), None when the engine lacks it.
 ImageConfigs = Callable[[str], dict[str, Any] | None]
 
@@ -149,7 +151,7 @@ def judge(
         ]
         return _registry(wanted(ids), policy, admitted.document, context)
     assert admitted.kind == CREATE
-    document, unknown = with_engine_defaults(admitted.document, context, image_configs)
+    document, unknown = with_engine_defaults(admitted.document, context, image_configs, admitted.publish_all)
     ids = [
         control
         for control in container_controls()
@@ -173,10 +175,11 @@ def judge(
 
 
 def with_engine_defaults(
-    document: dict[str, Any], context: Context, image_configs: ImageConfigs | None
+    document: dict[str, Any], context: Context, image_configs: ImageConfigs | None, publish_all: bool = False
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The container as ``docker inspect`` will show it: the AppArmor profile dockerd gives it, and
-    the user and health check it takes from its image. Also: control -> why it cannot be judged."""
+    """The container as ``docker inspect`` will show it: the AppArmor profile dockerd gives it, the
+    user and health check it takes from its image, and with -P every exposed port published on all
+    interfaces (on a host port dockerd picks: 0 here). Also: control -> why it cannot be judged."""
     completed = copy.deepcopy(document)
     if completed.get("AppArmorProfile") is None:
         privileged = completed["HostConfig"].get("Privileged")
@@ -184,15 +187,24 @@ def with_engine_defaults(
     config = completed["Config"]
     missing = [key for key in FROM_IMAGE.values() if not config.get(key)]
     unknown: dict[str, str] = {}
-    if missing:
-        image = image_configs(config["Image"]) if image_configs is not None else None
-        for control, key in FROM_IMAGE.items():
-            if key not in missing:
-                continue
-            if image is None:
-                unknown[control] = f"the image {config['Image']} is not on the engine: its {key} is not known"
-            else:
-                config[key] = image.get(key) or ("" if key == "User" else None)
+    image = image_configs(config["Image"]) if image_configs is not None and (missing or publish_all) else None
+    for control, key in FROM_IMAGE.items():
+        if key not in missing:
+            continue
+        if image is None:
+            unknown[control] = f"the image {config['Image']} is not on the engine: its {key} is not known"
+        else:
+            config[key] = image.get(key) or ("" if key == "User" else None)
+    if publish_all:
+        if image is None:
+            unknown[PUBLISH_CONTROL] = (
+                f"the image {config['Image']} is not on the engine: its exposed ports are not known"
+            )
+        exposed = set(config.get("ExposedPorts") or []) | set((image or {}).get("ExposedPorts") or [])
+        ports = completed["Ports"] = dict(completed.get("Ports") or {})
+        for port in exposed - set(ports):
+            ports[port] = [{"HostIp": "", "HostPort": "0"}]
+        completed["Ports"] = dict(sorted(ports.items()))  # inspect lists them by port (a Go map)
     return completed, unknown
 
 

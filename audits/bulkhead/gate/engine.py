@@ -47,4 +47,8 @@ class EngineImages:
         if response.status != 200:
             return None
         config = json.loads(body).get("Config") or {}
-        return {"User": config.get("User") or "", "Healthcheck": config.get("Healthcheck")}
+        return {
+            "User": config.get("User") or "",
+            "Healthcheck": config.get("Healthcheck"),
+            "ExposedPorts": sorted(config.get("ExposedPorts") or {}),
+        }

@@ -65,7 +65,7 @@ _HOST_CONFIG_KEYS = (
 )
 # What the gate reads of a create body: Config fields, the wrapper's, and HostConfig fields, which
 # dockerd also takes from the top level when the body has no HostConfig (an old API form).
-_HOST_FIELDS = (*_HOST_CONFIG_KEYS, "Mounts")
+_HOST_FIELDS = (*_HOST_CONFIG_KEYS, "Mounts", "PublishAllPorts")
 _CONFIG_FIELDS = ("Image", "User", "Healthcheck", "Env", "ExposedPorts", "Labels")
 _WRAPPER_FIELDS = ("HostConfig", "NetworkingConfig")
 _UPDATE_FIELDS = ("Memory", "NanoCpus", "CpuShares", "CpuQuota", "CpusetCpus", "PidsLimit", "RestartPolicy")
@@ -122,6 +122,8 @@ class Admission:
     labels: dict[str, str] = field(default_factory=dict)
     # Update requests: only the HostConfig fields the request sets (zero values mean "unchanged").
     fields_set: frozenset[str] = frozenset()
+    # -P: dockerd publishes every exposed port (the request's and the image's) on all interfaces.
+    publish_all: bool = False
 
 
 def route(request: AuthzRequest) -> tuple[str, str] | None:
@@ -221,7 +223,8 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
         "Ports": host_config["PortBindings"],
         "Networks": _networks(host_config, config),
     }
-    return Admission(CREATE, document, container=document["Name"], image=reference, labels=labels)
+    publish_all = bool(host_config.get("PublishAllPorts"))
+    return Admission(CREATE, document, document["Name"], reference, labels, publish_all=publish_all)
 
 
 _RESTART_FIELDS = ("Name", "MaximumRetryCount")
@@ -231,7 +234,7 @@ _HEALTHCHECK_FIELDS = ("Test", "Interval", "Timeout", "StartPeriod", "Retries")
 def _port_bindings(value: Any) -> dict[str, Any]:
     return {
         port: [fold(binding, ("HostIp", "HostPort"), "PortBindings entry") for binding in strings(bindings, port)]
-        for port, bindings in mapping(value, "HostConfig.PortBindings").items()
+        for port, bindings in sorted(mapping(value, "HostConfig.PortBindings").items())
     }
 
 
