@@ -129,3 +129,39 @@ def test_exception_scope_matching():
     by_image = Exception_("5.4", "x", date(2027, 1, 1), 4, image="registry.example.com/*")
     assert by_image.covers("a", "registry.example.com/tool:1", {}, "h") and not by_image.covers("a", "busybox", {}, "h")
     assert by_value.label_text() == "exception #3 (5.4, label team=ops)"
+
+
+SCHEMA = Path(__file__).resolve().parents[3] / "audits" / "bulkhead" / "gate" / "files" / "gate-policy.schema.json"
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        (GOOD, True),
+        ("", True),
+        ("default: block\n", False),
+        ("mode: enforce\n", False),
+        ("controls:\n  '5.4': yes\n", False),
+        ("context:\n  kernel: 6\n", False),
+        ("exceptions:\n  - {control: '5.4', expires: 2027-01-01}\n", False),
+        ("exceptions:\n  - {control: '5.4', justification: x, expires: 2027-01-01, group: web}\n", False),
+    ],
+)
+def test_the_json_schema_agrees_with_the_validator_on_shape(tmp_path, text, valid):
+    import json
+
+    import yaml
+
+    jsonschema = pytest.importorskip("jsonschema")  # comes with the test extras (ansible-lint, molecule)
+
+    from bulkhead.gate.policy import _Loader
+
+    document = yaml.load(text, Loader=_Loader)
+    errors = list(jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).iter_errors(document))
+    assert (not errors) is valid
+    path = write(tmp_path, text)
+    if valid:
+        load_policy(path)
+    else:
+        with pytest.raises(PolicyError):
+            load_policy(path)
