@@ -17,7 +17,7 @@ from typing import Any
 from bulkhead.checks import REGISTRY, Context, container_controls, judge_container
 from bulkhead.facts import FactUnavailable, NotApplicable
 from bulkhead.gate.gate_checks import EXEC_CHECKS, EXEC_CONTROLS, IMAGE_CONTROLS, image_check
-from bulkhead.gate.policy import AUDIT, ENFORCE, OFF, Exception_, Policy, this_host
+from bulkhead.gate.policy import ENFORCE, OFF, Exception_, Policy, this_host
 from bulkhead.gate.request import CREATE, EXEC, PULL, UPDATE, Admission, AuthzRequest, RequestError, admission
 
 # Controls about what runs inside a container (sshd): nothing to see before it exists.
@@ -271,6 +271,3 @@ def refusal_message(refusals: list[ControlResult], admitted: Admission) -> str:
 def _order(control: str) -> tuple[int, list[int]]:
     own = control.startswith("BH-")
     return int(own), [int(part) for part in control.removeprefix("BH-").split(".")]
-
-
-__all__ = ["AUDIT", "ControlResult", "Decision", "decide", "judge"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from bulkhead.collector.engines import _HOST_CONFIG_KEYS as COLLECTED_HOST_CONFIG_KEYS
 from bulkhead.gate.go_json import RequestError, fold, loads, mapping, str_slice, strings
 from bulkhead.gate.mounts import binds_as_mounts, mount_entries
 
@@ -37,32 +38,8 @@ _ROUTES = (
     (re.compile(r"^/containers/(?P<target>.+)/start$"), START),
     (re.compile(r"^/images/create$"), PULL),
 )
-# HostConfig keys the collector keeps (collector/engines.py _HOST_CONFIG_KEYS).
-_HOST_CONFIG_KEYS = (
-    "Privileged",
-    "CapAdd",
-    "CapDrop",
-    "SecurityOpt",
-    "NetworkMode",
-    "PidMode",
-    "IpcMode",
-    "UTSMode",
-    "UsernsMode",
-    "Memory",
-    "NanoCpus",
-    "CpuShares",
-    "CpuQuota",
-    "CpuPeriod",
-    "CpusetCpus",
-    "PidsLimit",
-    "ReadonlyRootfs",
-    "RestartPolicy",
-    "CgroupParent",
-    "PortBindings",
-    "Devices",
-    "Binds",
-    "CgroupnsMode",
-)
+# The HostConfig keys the collector keeps: the gate's document has the audit's shape, key for key.
+_HOST_CONFIG_KEYS = COLLECTED_HOST_CONFIG_KEYS
 # What the gate reads of a create body: Config fields, the wrapper's, and HostConfig fields, which
 # dockerd also takes from the top level when the body has no HostConfig (an old API form).
 _HOST_FIELDS = (*_HOST_CONFIG_KEYS, "Mounts", "PublishAllPorts")
