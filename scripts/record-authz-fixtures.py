@@ -50,6 +50,8 @@ CASES: dict[str, list[str]] = {
     "create-ports": ["create", "--name", "ports", "-p", "80:80", "-p", "127.0.0.1:8080:8080", IMAGE],
     "create-device-uts-ipc": ["create", "--name", "hostish", "--device", "/dev/null:/dev/xnull", *HOSTISH, IMAGE],
     "create-publish-all": ["create", "--name", "publishall", "-P", *PUBLISH_ALL, IMAGE, "sleep", "300"],
+    "create-etc-source": ["create", "--name", "etcsource", "-v", "/etc:/host-etc", IMAGE],
+    "create-volumes-from": ["create", "--name", "borrower", "--volumes-from", "etcsource:ro", IMAGE],
     "create-cap-net-bind": ["create", "--name", "netbind", *COMPLIANT, "--cap-add", "NET_BIND_SERVICE", IMAGE],
     "pull-unapproved": ["pull", "evil.example.com/tool:1"],
     "pull-digest": ["pull", "registry.example.com/app@sha256:" + "a" * 64],
@@ -65,6 +67,8 @@ CASES: dict[str, list[str]] = {
 STARTED_BEFORE_INSPECT = {"create-publish-all"}
 INSPECTED = {
     "create-publish-all": "publishall",
+    "create-etc-source": "etcsource",
+    "create-volumes-from": "borrower",
     "create-compliant": "compliant",
     "create-root-mount": "rootmount",
     "create-docker-sock": "sockmount",

@@ -46,6 +46,10 @@ def policy_text(exception_expires: date) -> str:
         "    container: allowed-debug\n"
         "    justification: Vendor debug tool (OPS-7)\n"
         f"    expires: {exception_expires.isoformat()}\n"
+        '  - control: "5.5"\n'
+        "    container: etcsource\n"
+        "    justification: Configuration exporter (OPS-9)\n"
+        "    expires: 2099-01-01\n"
     )
 
 
@@ -170,6 +174,15 @@ def test_a_start_carrying_a_host_config_is_refused(harness):
     status, text = raw_post(harness.engine.socket, "/v1.23/containers/plain/start", {"Privileged": True})
     assert status == 403 and "a start request with a HostConfig (API < 1.24)" in text, (status, text)
     assert harness.docker("inspect", "-f", "{{.HostConfig.Privileged}}", "plain").stdout.strip() == "false"
+
+
+def test_volumes_from_cannot_borrow_a_mount_an_exception_admitted(harness):
+    source = harness.docker("create", "--name", "etcsource", *NNP, "-v", "/etc:/host-etc", IMAGE)
+    assert source.returncode == 0, source.stderr
+    borrower = harness.docker("create", "--name", "borrower", *NNP, "--volumes-from", "etcsource:ro", IMAGE)
+    assert "5.5 not allowed: mounts host /etc at /host-etc (read-only) (container borrower)" in borrower.stderr
+    missing = harness.docker("create", "--name", "borrower", *NNP, "--volumes-from", "nosuch", IMAGE)
+    assert "5.5 not allowed: cannot be judged: --volumes-from nosuch" in missing.stderr
 
 
 def test_audit_mode_allows_and_logs(harness):

@@ -56,13 +56,15 @@ def run_serve(args: argparse.Namespace) -> int:
     except (PolicyError, CatalogueError) as error:
         print(f"bulkhead-gate: policy refused: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    engine = EngineImages(args.engine_socket)
     gate = Gate(
         policy,
         gate_context(policy.context, policy.approved_registries, detect()),
         DecisionLog(args.log_file, None if args.no_syslog else "/dev/log"),
         break_glass=args.break_glass,
-        image_configs=EngineImages(args.engine_socket),
+        image_configs=engine,
         record=Recorder(args.record) if args.record else None,
+        container_mounts=engine.mounts,
     )
     return serve(gate, args.socket)
 

@@ -36,6 +36,10 @@ CAPABILITIES_CONTROL = "5.3"
 FROM_IMAGE = {"4.1": "User", "5.26": "Healthcheck"}
 # -P publishes on all interfaces: what 5.13 judges.
 PUBLISH_CONTROL = "5.13"
+# --volumes-from: the controls that judge mounts.
+MOUNT_CONTROLS = ("5.5", "5.19", "5.31")
+# A container name -> its mounts as inspect shows them, None when the engine has no such container.
+ContainerMounts = Callable[[str], list[dict[str, Any]] | None]
 # An image reference -> its config (``docker image inspect`` .Config), None when the engine lacks it.
 ImageConfigs = Callable[[str], dict[str, Any] | None]
 
@@ -95,6 +99,7 @@ def decide(
     host: str | None = None,
     break_glass: bool = False,
     image_configs: ImageConfigs | None = None,
+    container_mounts: ContainerMounts | None = None,
 ) -> Decision:
     try:
         admitted = admission(request)
@@ -104,7 +109,7 @@ def decide(
         return _break_glass(decision) if break_glass else decision
     if admitted is None:
         return Decision(True, "", request.method, request.path)
-    results = judge(admitted, policy, context, image_configs)
+    results = judge(admitted, policy, context, image_configs, container_mounts)
     today = today or date.today()
     host = host or this_host()
     for result in results:
@@ -132,7 +137,11 @@ def _break_glass(decision: Decision) -> Decision:
 
 
 def judge(
-    admitted: Admission, policy: Policy, context: Context, image_configs: ImageConfigs | None = None
+    admitted: Admission,
+    policy: Policy,
+    context: Context,
+    image_configs: ImageConfigs | None = None,
+    container_mounts: ContainerMounts | None = None,
 ) -> list[ControlResult]:
     """Every control the policy does not turn off, judged on what the request asks for."""
 
@@ -152,6 +161,7 @@ def judge(
         return _registry(wanted(ids), policy, admitted.document, context)
     assert admitted.kind == CREATE
     document, unknown = with_engine_defaults(admitted.document, context, image_configs, admitted.publish_all)
+    unknown.update(inherit_mounts(document, admitted.volumes_from, container_mounts))
     ids = [
         control
         for control in container_controls()
@@ -206,6 +216,23 @@ def with_engine_defaults(
             ports[port] = [{"HostIp": "", "HostPort": "0"}]
         completed["Ports"] = dict(sorted(ports.items()))  # inspect lists them by port (a Go map)
     return completed, unknown
+
+
+def inherit_mounts(
+    document: dict[str, Any], volumes_from: tuple[str, ...], container_mounts: ContainerMounts | None
+) -> dict[str, str]:
+    """Add the mounts --volumes-from gives (read-only with ``:ro``), as inspect will list them."""
+    unknown: dict[str, str] = {}
+    for entry in volumes_from:
+        name, _, access = entry.partition(":")
+        mounts = container_mounts(name) if container_mounts is not None else None
+        if mounts is None:
+            why = f"--volumes-from {name}: the mounts of that container are not known to the gate"
+            unknown.update(dict.fromkeys(MOUNT_CONTROLS, why))
+            continue
+        for mount in mounts:
+            document["Mounts"].append({**mount, "RW": bool(mount.get("RW")) and access != "ro"})
+    return unknown
 
 
 def _registry(ids: list[str], policy: Policy, document: dict[str, Any], context: Context) -> list[ControlResult]:

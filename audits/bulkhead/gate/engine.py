@@ -24,7 +24,8 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class EngineImages:
-    """``GET /images/{reference}/json`` on the engine's socket; None when the engine has no such image.
+    """``GET /images/{reference}/json`` on the engine's socket (None when the engine has no such
+    image), and ``mounts`` of a container.
 
     The engine asks the gate about this request too (a GET, always allowed): the server answers
     requests concurrently, so the lookup cannot wait on itself.
@@ -34,10 +35,10 @@ class EngineImages:
         self.socket_path = socket_path
         self.timeout = timeout
 
-    def __call__(self, reference: str) -> dict[str, Any] | None:
+    def _get(self, path: str) -> dict[str, Any] | None:
         connection = _UnixConnection(self.socket_path, self.timeout)
         try:
-            connection.request("GET", f"/images/{quote(reference, safe='')}/json")
+            connection.request("GET", path)
             response = connection.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException):
@@ -46,7 +47,25 @@ class EngineImages:
             connection.close()
         if response.status != 200:
             return None
-        config = json.loads(body).get("Config") or {}
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
+
+    def mounts(self, container: str) -> list[dict[str, Any]] | None:
+        """The mounts of an existing container as inspect shows them (for --volumes-from)."""
+        document = self._get(f"/containers/{quote(container, safe='')}/json")
+        if document is None:
+            return None
+        keys = ("Type", "Source", "Destination", "RW", "Propagation", "Mode")
+        return [{key: mount.get(key) for key in keys} for mount in document.get("Mounts") or []]
+
+    def __call__(self, reference: str) -> dict[str, Any] | None:
+        document = self._get(f"/images/{quote(reference, safe='')}/json")
+        if document is None:
+            return None
+        config = document.get("Config") or {}
         return {
             "User": config.get("User") or "",
             "Healthcheck": config.get("Healthcheck"),

@@ -42,7 +42,7 @@ _ROUTES = (
 _HOST_CONFIG_KEYS = COLLECTED_HOST_CONFIG_KEYS
 # What the gate reads of a create body: Config fields, the wrapper's, and HostConfig fields, which
 # dockerd also takes from the top level when the body has no HostConfig (an old API form).
-_HOST_FIELDS = (*_HOST_CONFIG_KEYS, "Mounts", "PublishAllPorts")
+_HOST_FIELDS = (*_HOST_CONFIG_KEYS, "Mounts", "PublishAllPorts", "VolumesFrom")
 _CONFIG_FIELDS = ("Image", "User", "Healthcheck", "Env", "ExposedPorts", "Labels")
 _WRAPPER_FIELDS = ("HostConfig", "NetworkingConfig")
 _UPDATE_FIELDS = ("Memory", "NanoCpus", "CpuShares", "CpuQuota", "CpusetCpus", "PidsLimit", "RestartPolicy")
@@ -101,6 +101,8 @@ class Admission:
     fields_set: frozenset[str] = frozenset()
     # -P: dockerd publishes every exposed port (the request's and the image's) on all interfaces.
     publish_all: bool = False
+    # --volumes-from NAME[:ro|rw]: the container also gets every mount of NAME.
+    volumes_from: tuple[str, ...] = ()
 
 
 def route(request: AuthzRequest) -> tuple[str, str] | None:
@@ -201,7 +203,10 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
         "Networks": _networks(host_config, config),
     }
     publish_all = bool(host_config.get("PublishAllPorts"))
-    return Admission(CREATE, document, document["Name"], reference, labels, publish_all=publish_all)
+    volumes_from = tuple(str(item) for item in strings(host_config.get("VolumesFrom"), "HostConfig.VolumesFrom"))
+    return Admission(
+        CREATE, document, document["Name"], reference, labels, publish_all=publish_all, volumes_from=volumes_from
+    )
 
 
 _RESTART_FIELDS = ("Name", "MaximumRetryCount")

@@ -46,7 +46,13 @@ def images(reference: str) -> dict[str, Any] | None:
     return dict(BUSYBOX_CONFIG) if reference.startswith("bulkhead-it/busybox") else None
 
 
+def mounts_of(container: str) -> list[dict[str, Any]] | None:
+    """The engine's answer for --volumes-from: etcsource's recorded inspect, nothing else exists."""
+    return slim("create-etc-source")["Mounts"] if container == "etcsource" else None
+
+
 def gate(case: str, policy: Policy = ENFORCE_ALL, **options: Any):
+    options.setdefault("container_mounts", mounts_of)
     return decide(request(case), policy, HOST, today=TODAY, host="node-1", image_configs=images, **options)
 
 
@@ -108,6 +114,9 @@ EQUIVALENT = {
     ),
     # Started before inspection: -P published the exposed 8080 on a host port dockerd chose (32768).
     "create-publish-all": lambda: slim("create-publish-all"),
+    "create-etc-source": lambda: slim("create-etc-source"),
+    # --volumes-from etcsource:ro: the inherited bind of /etc, read-only.
+    "create-volumes-from": lambda: slim("create-volumes-from"),
     "create-cap-net-bind": lambda: dict(
         slim("create-compliant"),
         Name="netbind",
@@ -214,6 +223,15 @@ def test_refusal_lines_equal_the_audit_suites_findings(case, control):
     assert [f"{control} not allowed: {line.split(': ', 1)[1]} ({line.split(': ', 1)[0]})" for line in findings] == [
         message
     ]
+
+
+def test_volumes_from_inherits_the_source_mounts_or_cannot_be_judged():
+    policy = Policy(default="off", controls={"5.5": "enforce"})
+    assert gate("create-volumes-from", policy).msg == (
+        "5.5 not allowed: mounts host /etc at /host-etc (read-only) (container borrower)"
+    )
+    blind = gate("create-volumes-from", policy, container_mounts=lambda name: None)
+    assert blind.msg.startswith("5.5 not allowed: cannot be judged: --volumes-from etcsource: the mounts of")
 
 
 def test_a_compliant_request_is_admitted_under_the_ten_enforced_controls():
