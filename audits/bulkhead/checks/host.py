@@ -83,6 +83,11 @@ def docker_group_members_are_allowed(state: HostState, settings: AuditConfig) ->
     ]
 
 
+def today() -> datetime.date:
+    """The date engine support is judged on (unit tests fix it)."""
+    return datetime.date.today()
+
+
 def engine_release_is_supported(state: HostState, settings: AuditConfig) -> Findings:
     version = state.fact("docker_info").get("ServerVersion")
     if not version:
@@ -91,7 +96,7 @@ def engine_release_is_supported(state: HostState, settings: AuditConfig) -> Find
         verdict = judge(
             version,
             state.fact("os_release"),
-            datetime.date.today(),
+            today(),
             settings.get("engine_max_superseded_days"),
         )
     except ValueError as error:

@@ -1,24 +1,15 @@
-"""The user namespace checks (CIS 2.9, BH-2.21..23) on hand-made host states."""
+"""bulkhead.checks.userns_remap: CIS 2.9 and BH-2.21..23 on hand-made host states."""
 
 from __future__ import annotations
 
-import importlib.util
-import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bulkhead.checks import REGISTRY
 from bulkhead.checks.userns import unmapped_lines
 from bulkhead.config import AuditConfig
-from bulkhead.facts import FactUnavailable, HostState
-
-SUITE = Path(__file__).resolve().parents[2] / "audits" / "bulkhead" / "suites" / "test_2_userns.py"
-_spec = importlib.util.spec_from_file_location("bulkhead_suite_2_userns", SUITE)
-suite = importlib.util.module_from_spec(_spec)
-with warnings.catch_warnings():  # the control marker is registered by the audit plugin, not here
-    warnings.simplefilter("ignore", pytest.PytestUnknownMarkWarning)
-    _spec.loader.exec_module(suite)
+from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 
 IDENTITY = [[0, 0, 4294967295]]
 ROOTLESS_MAP = [[0, 1000, 1], [1, 165536, 65536]]
@@ -70,16 +61,15 @@ def state(engines, processes=(), daemon_json=None, subids=None) -> HostState:
     )
 
 
-def outcome(check, *args) -> tuple[str, str]:
+def outcome(control_id: str, host: HostState, settings: AuditConfig | None = None) -> tuple[str, str]:
+    """(outcome, message): the findings one a line, or the reason."""
     try:
-        check(*args)
-    except pytest.fail.Exception as error:
-        return "fail", str(error)
-    except pytest.skip.Exception as error:
-        return "not_applicable", str(error)
-    except FactUnavailable as error:
-        return "error", str(error)
-    return "pass", ""
+        findings = REGISTRY[control_id].judge(host, settings or AuditConfig())
+    except NotApplicable as reason:
+        return "not_applicable", str(reason)
+    except FactUnavailable as reason:
+        return "error", str(reason)
+    return ("fail" if findings else "pass"), "\n".join(findings)
 
 
 UNANSWERED = {key: value for key, value in rootful().items() if key != "info"} | {"info_error": "refused"}
@@ -132,7 +122,7 @@ REMAPPED = rootful({**INFO_ROOTFUL, "SecurityOptions": ["name=seccomp,profile=de
     ],
 )
 def test_2_9_userns_remap(host, expected, reason):
-    got, message = outcome(suite.test_userns_remap_enabled, host)
+    got, message = outcome("2.9", host)
     assert got == expected
     assert reason in message
 
@@ -149,7 +139,7 @@ def test_2_9_userns_remap(host, expected, reason):
 )
 def test_bh_2_21_rootless_engines(engines, users, expected, reason):
     config = AuditConfig({"rootless_users": users})
-    got, message = outcome(suite.test_rootless_engines_for_designated_users, state(engines), config)
+    got, message = outcome("BH-2.21", state(engines), config)
     assert (got, reason in message) == (expected, True)
 
 
@@ -168,15 +158,13 @@ def test_bh_2_21_rootless_engines(engines, users, expected, reason):
     ids=["mapped", "no-containers", "other-range", "root", "not-alices", "numeric-owner", "podman", "rootful-ignored"],
 )
 def test_bh_2_22_subordinate_ids(processes, subids, expected, reason):
-    got, message = outcome(
-        suite.test_rootless_containers_use_subordinate_ids, state([rootless()], processes, None, subids)
-    )
+    got, message = outcome("BH-2.22", state([rootless()], processes, None, subids))
     assert got == expected
     assert reason in message
 
 
 def test_bh_2_22_without_rootless_engines_is_not_applicable():
-    assert outcome(suite.test_rootless_containers_use_subordinate_ids, state([rootful()]))[0] == "not_applicable"
+    assert outcome("BH-2.22", state([rootful()]))[0] == "not_applicable"
 
 
 @pytest.mark.parametrize(
@@ -190,7 +178,7 @@ def test_bh_2_22_without_rootless_engines_is_not_applicable():
     ids=["rootful", "rootless-v1", "rootless-only", "none"],
 )
 def test_bh_2_23_limits_never_pass_unenforced(engines, expected, reason):
-    got, message = outcome(suite.test_resource_limits_are_enforced, state(engines))
+    got, message = outcome("BH-2.23", state(engines))
     assert got == expected
     assert reason in message
 
@@ -206,3 +194,94 @@ def test_bh_2_23_limits_never_pass_unenforced(engines, expected, reason):
 )
 def test_unmapped_lines(id_map, allowed, expected):
     assert unmapped_lines(id_map, allowed) == expected
+
+
+# Exact findings, precedence and edges.
+
+CONTAINER = "0579adf3bc19718df75167665c8e260e"
+HOST_USERNS = process("root", 0, 0, IDENTITY, IDENTITY)
+
+
+def unreadable(host: HostState, fact: str) -> HostState:
+    return HostState(host.host, {**host.facts, fact: {"error": "permission denied"}})
+
+
+def test_2_9_names_each_rootful_engine_and_looks_at_containers_only_once_all_remap():
+    second = rootful() | {"pid": 11}
+    host = state([REMAPPED, second], [HOST_USERNS], daemon_json={"userns-remap": "dockremap"})
+    assert outcome("2.9", host) == (
+        "fail",
+        "userns-remap is 'dockremap' (daemon.json) but the rootful engine (pid 11) does not remap (restart due)",
+    )
+    assert outcome("2.9", unreadable(host, "container_id_maps"))[0] == "fail"
+    remapped = state([REMAPPED], [HOST_USERNS], daemon_json={"userns-remap": "dockremap"})
+    assert outcome("2.9", unreadable(remapped, "container_id_maps")) == (
+        "error",
+        "container_id_maps: permission denied",
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "settings", "expected"),
+    [
+        (["dockerd", "--userns-remap", "alice"], {}, ("fail", "userns-remap is 'alice' (command line)")),
+        (["dockerd", "--userns-remap=default"], {"userns-remap": "dockremap"}, ("fail", "'default' (command line)")),
+        (["dockerd", "--userns-remap"], {"userns-remap": "dockremap"}, ("fail", "'dockremap' (daemon.json)")),
+        (["dockerd", "--userns-remap="], {"userns-remap": "dockremap"}, ("fail", "userns-remap is unset")),
+        (["dockerd", "--userns-remap=a", "--userns-remap=b"], {}, ("fail", "'b' (command line)")),
+    ],
+    ids=["flag", "flag-over-json", "flag-without-value", "flag-empty", "last-flag"],
+)
+def test_2_9_userns_remap_setting(argv, settings, expected):
+    got, message = outcome("2.9", state([rootful(argv=argv)], daemon_json=settings))
+    assert (got, expected[1] in message) == (expected[0], True)
+
+
+@pytest.mark.parametrize(
+    "process_changes",
+    [{"engine": "podman"}, {"owner_uid": 1000}, {"uid_map": [[0, 100000, 65536]]}],
+    ids=["podman", "rootless-owner", "own-userns"],
+)
+def test_2_9_only_rootful_docker_containers_in_the_host_userns_fail(process_changes):
+    host = state([REMAPPED], [HOST_USERNS | process_changes], daemon_json={"userns-remap": "dockremap"})
+    assert outcome("2.9", host) == ("pass", "")
+
+
+def test_bh_2_21_findings_and_precedence():
+    config = AuditConfig({"rootless_users": ["bob", "carol"]})
+    assert outcome("BH-2.21", state([rootless()]), config) == (
+        "fail",
+        "no rootless Docker engine runs for bob\nno rootless Docker engine runs for carol",
+    )
+    # The engines are read before the setting: an unreadable engine list is an error, not "not applicable".
+    assert outcome("BH-2.21", unreadable(state([]), "docker_engines"))[0] == "error"
+
+
+def test_bh_2_22_findings_name_the_container_its_engine_and_owner():
+    host = state(
+        [rootless() | {"containers": {CONTAINER: "web"}}],
+        [process(uid=0, uid_map=[[0, 0, 1], [1, 165536, 65536]], gid_map=[[0, 1000, 1], [1, 300000, 10]])],
+    )
+    assert outcome("BH-2.22", host) == (
+        "fail",
+        "docker container web (0579adf3bc19) of alice runs as root on the host\n"
+        "docker container web (0579adf3bc19) of alice maps uids 0-0 -> 0-0, outside alice's own id and /etc/subuid ranges\n"
+        "docker container web (0579adf3bc19) of alice maps gids 1-10 -> 300000-300009, outside alice's own id and "
+        "/etc/subgid ranges",
+    )
+
+
+def test_bh_2_22_without_any_engine_or_process_is_not_applicable():
+    assert outcome("BH-2.22", state([])) == ("not_applicable", "no rootless engine runs on this host")
+    assert outcome("BH-2.22", state([], [process()]))[0] == "pass"
+    assert outcome("BH-2.22", unreadable(state([rootless()], [process()]), "subordinate_ids"))[0] == "error"
+
+
+def test_bh_2_23_findings_are_exact_and_memory_limit_must_be_reported():
+    unknown = rootful({"CgroupDriver": "systemd", "CgroupVersion": "2"})
+    assert outcome("BH-2.23", state([unknown])) == (
+        "fail",
+        "the rootful engine (pid 10) has cgroup driver 'systemd' on cgroup v2: memory, CPU and PIDs limits are "
+        "accepted and NOT enforced",
+    )
+    assert outcome("BH-2.23", state([UNANSWERED])) == ("error", "the rootful engine (pid 10) does not answer: refused")
