@@ -56,3 +56,7 @@ def test_the_collector_stats_every_tls_file_the_checks_read(case, monkeypatch):
 
 def test_the_table_has_cases_for_both_parsers():
     assert len(SHARED) >= 10 and len(CASES) > len(SHARED)
+
+
+def test_the_program_is_not_a_flag():
+    assert command_line_values(["--tlskey=/etc/docker/key.pem", "--icc"], "--tlskey", "--icc") == []

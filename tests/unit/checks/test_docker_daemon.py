@@ -117,13 +117,16 @@ CASES: list[tuple[str, HostState, str, Any]] = [
     ("2.3", host("-l=error"), "fail", ["the daemon logs at level 'error' (command line), not info"]),
     ("2.3", host("-l", "info", json={"log-level": "debug"}), "pass", []),
     ("2.3", host("--log-level=info", "-l", "debug"), "fail", ["the daemon logs at level 'debug' (command line), not info"]),
-    ("2.3", host("-l"), "pass", []),  # no value: dockerd would not start with it
+    ("2.3", host("-l"), "pass", []),
+    ("2.3", host("-l", "debug", "-l", "info"), "pass", []),
+    ("2.3", host("-l", "info", "-l=debug"), "fail", ["the daemon logs at level 'debug' (command line), not info"]),  # no value: dockerd would not start with it
     ("2.4", host(), "pass", []),
     ("2.4", host("--iptables"), "pass", []),
     ("2.4", host("--iptables=false"), "fail", ["Docker may not manage iptables: iptables is False (command line)"]),
     ("2.4", host(json={"iptables": False}), "fail", ["Docker may not manage iptables: iptables is False (daemon.json)"]),
     ("2.5", host(), "pass", []),
     ("2.5", host(info={"RegistryConfig": None}), "pass", []),
+    ("2.5", host(info={"RegistryConfig": {"IndexConfigs": {"mirror:5000": {}}}}), "pass", []),  # Secure unsaid: secure
     ("2.5", host(json={"insecure-registries": ["reg.example.com:5000"]}), "fail", ["insecure registry reg.example.com:5000 is configured"]),
     ("2.5", host("--insecure-registry", "a:5000", "--insecure-registry=b:5000"), "fail", ["insecure registry a:5000 is configured", "insecure registry b:5000 is configured"]),
     ("2.5", host(info={"RegistryConfig": {"InsecureRegistryCIDRs": ["127.0.0.0/8", "10.0.0.0/8"], "IndexConfigs": {"b:5000": {"Secure": False}, "docker.io": {"Secure": True}, "a:5000": {"Secure": False}}}}), "fail", ["the engine treats 10.0.0.0/8 as an insecure registry", "the engine treats a:5000 as an insecure registry", "the engine treats b:5000 as an insecure registry"]),

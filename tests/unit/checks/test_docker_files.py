@@ -138,8 +138,20 @@ def test_every_section_3_control_is_tested():
         ("0744", 0o644, False),
         ("0440", 0o400, False),
         ("4644", 0o644, False),
+        ("0055", 0o644, False),
     ],
-    ids=["equal", "stricter", "read-only", "none", "group-write", "group-exec", "owner-exec", "group-read", "setuid"],
+    ids=[
+        "equal",
+        "stricter",
+        "read-only",
+        "none",
+        "group-write",
+        "group-exec",
+        "owner-exec",
+        "group-read",
+        "setuid",
+        "smaller-but-looser",
+    ],
 )
 def test_modes_are_compared_bitwise(mode, ceiling, passes):
     state = host({"/etc/docker/daemon.json": entry(mode)})
