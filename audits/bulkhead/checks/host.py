@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from bulkhead.checks import auditrules
 from bulkhead.checks.engine_support import judge
 from bulkhead.checks.kernel import UnknownKernel, bugs_affecting, kernel_parameter_findings, upstream_version
-from bulkhead.checks.registry import Findings, HostCheck, HostJudge
+from bulkhead.checks.registry import Findings, HostCheck
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 
@@ -47,13 +48,9 @@ def engine_paths_watched(state: HostState, control_id: str) -> Findings:
     ]
 
 
-def engine_paths_check(control_id: str) -> HostJudge:
-    """The check of one of CIS 1.1.3-1.1.18: the same for each, on its own paths."""
-
-    def check(state: HostState, settings: AuditConfig) -> Findings:
-        return engine_paths_watched(state, control_id)
-
-    return check
+def engine_files_audited(state: HostState, settings: AuditConfig, control_id: str) -> Findings:
+    """The check of each of CIS 1.1.3-1.1.18, on its own paths (CHECKS binds ``control_id``)."""
+    return engine_paths_watched(state, control_id)
 
 
 def data_root_on_its_own_file_system(state: HostState, settings: AuditConfig) -> Findings:
@@ -256,7 +253,10 @@ def kernel_has_no_known_breakout_bug(state: HostState, settings: AuditConfig) ->
 
 # Control ID -> the function that judges it (registered by bulkhead.checks).
 CHECKS = {
-    **{control_id: HostCheck(engine_paths_check(control_id)) for control_id in ENGINE_PATH_CONTROLS},
+    **{
+        control_id: HostCheck(partial(engine_files_audited, control_id=control_id))
+        for control_id in ENGINE_PATH_CONTROLS
+    },
     "1.1.1": HostCheck(data_root_on_its_own_file_system),
     "1.1.2": HostCheck(docker_group_members_are_allowed),
     "1.2.2": HostCheck(engine_release_is_supported),

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bulkhead.checks import REGISTRY
+from bulkhead.checks.daemon import daemon_no_new_privileges
 from bulkhead.checks.docker_daemon import CENTRAL_LOG_DRIVERS
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
@@ -67,7 +68,7 @@ def host(
         ],
         "daemon_json": {"exists": True, "settings": merged(DAEMON_JSON, json)},
         "docker_info": merged(INFO, info),
-        "docker_networks": [{"Name": "app", "Options": {}}, bridge()],
+        "docker_networks": [{"Name": "none"}, {"Name": "app", "Options": {}}, bridge()],
     }
     values.update(facts)
     return HostState(
@@ -153,6 +154,7 @@ CASES: list[tuple[str, HostState, str, Any]] = [
     ("2.8", host(dockerd_processes=[]), "error", "no dockerd process runs on this host"),
     ("2.10", host(), "pass", []),
     ("2.10", host("--cgroup-parent=/docker-limited", json={"cgroup-parent": None}), "pass", []),
+    ("2.10", host("--cgroup-parent=no", json={"cgroup-parent": None}), "pass", []),  # a name, not a boolean
     ("2.10", host(json={"cgroup-parent": None}), "fail", ["containers run in the engine's default cgroup parent, without limits for all of them together"]),
     ("2.10", host(json={"cgroup-parent": ""}), "fail", ["containers run in the engine's default cgroup parent, without limits for all of them together"]),
     ("2.11", host(), "pass", []),
@@ -236,3 +238,31 @@ def test_engine_checks_need_docker_info(control_id):
 @pytest.mark.parametrize("control_id", ["2.2", "2.3", "2.5", "2.7", "2.8", "2.11"])
 def test_daemon_json_that_cannot_be_read_is_an_error(control_id):
     assert verdict(control_id, host(daemon_json=None)) == ("error", "daemon_json: daemon_json broke")
+
+
+def test_several_engines_name_every_one():
+    alice = {"pid": 9, "uid": 1000, "user": "alice", "rootless": True, "argv": ["dockerd"]}
+    bob = {"pid": 10, "uid": 1001, "user": "bob", "rootless": True, "argv": ["dockerd"]}
+    assert verdict("2.14", host(dockerd_processes=[alice, bob])) == (
+        "error",
+        "no rootful dockerd runs on this host, only rootless ones: alice (pid 9), bob (pid 10)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "json", "expected"),
+    [
+        ((), {}, True),
+        (("--no-new-privileges",), {"no-new-privileges": None}, True),
+        (("--no-new-privileges=true",), {"no-new-privileges": None}, True),
+        (("--no-new-privileges=false",), {}, False),
+        ((), {"no-new-privileges": None}, False),
+        ((), {"no-new-privileges": "true"}, False),
+    ],
+)
+def test_the_daemon_no_new_privileges_default_for_5_25(flags, json, expected):
+    assert daemon_no_new_privileges(host(*flags, json=json)) is expected
+
+
+def test_no_rootful_dockerd_leaves_the_daemon_default_unknown():
+    assert daemon_no_new_privileges(host(dockerd_processes=[])) is None

@@ -171,6 +171,7 @@ CASES: list[tuple[str, dict[str, Any], AuditConfig | None, str, Any]] = [
     ("1.1.1", {"docker_info": {"DockerRootDir": "/srv/docker"}, "mounts": [{"mount_point": "/"}, {"mount_point": "/var/lib/docker"}]}, None, "fail", ["the engine's data root /srv/docker is on the root file system"]),
     ("1.1.1", {"docker_info": {"DockerRootDir": "/srv/docker"}, "mounts": [{"mount_point": "/"}, {"mount_point": "/srv/docker"}]}, None, "pass", []),
     ("1.1.1", {"docker_info": {}, "mounts": [{"mount_point": "/"}]}, None, "fail", ["the engine's data root /var/lib/docker is on the root file system"]),
+    ("1.1.1", {"mounts": []}, None, "fail", ["the engine's data root /var/lib/docker is on the root file system"]),
     ("1.1.1", {"docker_info": None}, None, "error", "docker_info: docker_info broke"),
     ("1.1.2", {}, None, "pass", []),
     ("1.1.2", {"docker_group": {"exists": True, "members": ["alice"], "primary": []}}, ALLOW_ALICE, "pass", []),
@@ -202,6 +203,8 @@ CASES: list[tuple[str, dict[str, Any], AuditConfig | None, str, Any]] = [
     # A rule on /var/run/docker.sock covers /run/docker.sock, which it resolves to.
     ("BH-1.2", {"audit_rules_files": rules("-a always,exit -F path=/usr/bin/docker -F perm=x -k c\n-a always,exit -S all -F path=/var/run/docker.sock -k s\n")}, None, "pass", []),
     ("BH-1.2", {"audit_rules_files": rules("-w /usr/bin/docker -p wa -k c\n-a always,exit -S execve -F path=/run/docker.sock -k s\n")}, None, "fail", ["runs of /usr/bin/docker are not recorded by any audit rule", "connections to /run/docker.sock are not recorded by any audit rule"]),
+    ("BH-1.2", {"engine_paths": paths(sockets={"/run/docker.sock": None}), "audit_rules_files": rules(DOCKERD_RULE)}, None, "fail", ["runs of /usr/bin/docker are not recorded by any audit rule"]),
+    ("BH-1.2", {"engine_paths": paths(clients={"/usr/bin/docker": None}), "audit_rules_files": rules(DOCKERD_RULE)}, None, "fail", ["connections to /run/docker.sock are not recorded by any audit rule"]),
     ("BH-1.2", {"engine_paths": paths(clients={"/usr/bin/docker": None}, sockets={"/run/docker.sock": None})}, None, "not_applicable", "no container client and no Docker socket on this host"),
     ("BH-1.2", {"engine_paths": paths(clients={"/usr/bin/docker": None}, sockets={"/run/docker.sock": None}), "audit_rules_files": None}, None, "error", "audit_rules_files: audit_rules_files broke"),
     ("BH-1.3", {}, None, "pass", []),
@@ -223,6 +226,8 @@ CASES: list[tuple[str, dict[str, Any], AuditConfig | None, str, Any]] = [
     # Drop-ins are read after journald.conf, in file-name order whatever their directory: the last one wins.
     ("BH-1.5", {"journald_config": journald({"/etc/systemd/journald.conf": "Storage=volatile\n", "/usr/lib/systemd/journald.conf.d/20-b.conf": "Storage=persistent\n", "/etc/systemd/journald.conf.d/10-a.conf": "Storage=none\n"})}, None, "pass", []),
     ("BH-1.5", {"journald_config": journald({"/etc/systemd/journald.conf": "Storage=persistent\n", "/etc/systemd/journald.conf.d/20-b.conf": "Storage=volatile\n", "/usr/lib/systemd/journald.conf.d/10-a.conf": "Storage=persistent\n"})}, None, "fail", ["journald keeps its journal in memory only (Storage=volatile, /var/log/journal exists)"]),
+    ("BH-1.5", {"journald_config": journald({"/etc/systemd/journald.conf.d/50-a.conf": "Storage=volatile\n"})}, None, "fail", ["journald keeps its journal in memory only (Storage=volatile, /var/log/journal exists)"]),
+    ("BH-1.5", {"journald_config": journald({"/etc/systemd/journald.conf.d/50-a.conf": "Storage=persistent\n"}, var_log_journal=False)}, None, "pass", []),
     ("BH-1.5", {"journald_config": journald({})}, None, "not_applicable", "systemd-journald is not installed"),
     ("BH-1.6", {}, None, "pass", []),
     ("BH-1.6", {"rsyslog_config": rsyslog({RSYSLOG_REMOTE: 'action(type="omfwd" target="logs.example.com" port="514")\n'})}, None, "pass", []),
@@ -230,6 +235,7 @@ CASES: list[tuple[str, dict[str, Any], AuditConfig | None, str, Any]] = [
     ("BH-1.6", {"rsyslog_config": rsyslog({})}, None, "fail", ["rsyslog is not installed: nothing forwards the system log to a remote target"]),
     ("BH-1.6", {"rsyslog_config": rsyslog({RSYSLOG_REMOTE: "#*.* @@logs.example.com:514\n*.* /var/log/all\n"}, running=False)}, None, "fail", ["no rsyslog rule forwards the system log to a remote target"]),
     ("BH-1.6", {"rsyslog_config": rsyslog({"/etc/rsyslog.conf": "*.* /var/log/all\n", RSYSLOG_REMOTE: "*.* @@logs:514\n"}, running=False)}, None, "fail", [f"rsyslog forwards in {RSYSLOG_REMOTE} but rsyslogd is not running"]),
+    ("BH-1.6", {"rsyslog_config": rsyslog({"/etc/rsyslog.conf": "*.* @a:514\n", RSYSLOG_REMOTE: "*.* @@b:514\n"}, running=False)}, None, "fail", [f"rsyslog forwards in /etc/rsyslog.conf, {RSYSLOG_REMOTE} but rsyslogd is not running"]),
     ("BH-1.7", {}, None, "pass", []),
     ("BH-1.7", {"dockerd_processes": [], "events_recorder": None}, None, "not_applicable", "no Docker engine runs on this host"),
     ("BH-1.7", {"events_recorder": {"unit": False, "running": False, "unit_enabled": False}}, None, "fail", ["bulkhead-events.service is not installed: short-lived containers leave no record"]),

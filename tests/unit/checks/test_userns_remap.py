@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bulkhead.checks import REGISTRY
-from bulkhead.checks.userns import unmapped_lines
+from bulkhead.checks.userns import unmapped_lines, userns_remap_setting
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 
@@ -285,3 +285,58 @@ def test_bh_2_23_findings_are_exact_and_memory_limit_must_be_reported():
         "accepted and NOT enforced",
     )
     assert outcome("BH-2.23", state([UNANSWERED])) == ("error", "the rootful engine (pid 10) does not answer: refused")
+
+
+@pytest.mark.parametrize(
+    ("control_id", "host", "settings", "expected"),
+    [
+        (
+            "2.9",
+            state([rootless()]),
+            None,
+            ("not_applicable", "no rootful Docker engine runs here, only rootless ones (BH-2.21)"),
+        ),
+        ("2.9", state([]), None, ("error", "no Docker engine runs on this host")),
+        (
+            "BH-2.21",
+            state([rootful()]),
+            None,
+            ("not_applicable", "no users are designated for rootless engines (audit setting rootless_users)"),
+        ),
+        ("BH-2.23", state([]), None, ("error", "no Docker engine runs on this host")),
+        (
+            "BH-2.23",
+            state([{k: v for k, v in rootful().items() if k != "info"}]),
+            None,
+            ("error", "the rootful engine (pid 10) does not answer: no answer"),
+        ),
+    ],
+    ids=["2.9-rootless-only", "2.9-none", "BH-2.21-none-designated", "BH-2.23-none", "BH-2.23-silent"],
+)
+def test_reasons_are_exact(control_id, host, settings, expected):
+    assert outcome(control_id, host, settings) == expected
+
+
+def test_bh_2_22_the_owners_own_id_is_one_id():
+    mapped = process(uid_map=[[0, 1000, 2], [2, 165536, 65535]])
+    assert outcome("BH-2.22", state([rootless()], [mapped])) == (
+        "fail",
+        "docker container 0579adf3bc19 of alice maps uids 0-1 -> 1000-1001, outside alice's own id and /etc/subuid ranges",
+    )
+
+
+def test_bh_2_22_a_container_without_an_id_is_named_by_a_question_mark():
+    nameless = process(uid=0, container="")
+    assert outcome("BH-2.22", state([rootless()], [nameless])) == (
+        "fail",
+        "docker container ? of alice runs as root on the host",
+    )
+
+
+def test_bh_2_23_driver_none_fails_even_when_memory_limits_are_reported():
+    claims = rootful({**INFO_ROOTFUL, "CgroupDriver": "none", "MemoryLimit": True})
+    assert outcome("BH-2.23", state([claims]))[0] == "fail"
+
+
+def test_userns_remap_setting_unset_comes_from_the_default():
+    assert userns_remap_setting(state([rootful()]), rootful()) == ("", "default")
