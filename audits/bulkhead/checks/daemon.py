@@ -54,7 +54,7 @@ def command_line_values(argv: Sequence[str], *flags: str, boolean: bool = False)
 
     ``argv[0]`` is the program. A ``boolean`` flag given alone (``--icc``) means ``"true"``: pflag
     never takes the next token as its value. The collector keeps a stdlib copy of this parser
-    (``collector/host.py`` ``_options``); ``tests/data/dockerd_flags.yml`` pins both.
+    (``collector/facts.py`` ``options``); ``tests/data/dockerd_flags.yml`` pins both.
     """
     tokens = list(argv[1:])
     values = []
