@@ -47,8 +47,10 @@ def wheel(into: Path) -> None:
 
 def main(out: Path) -> Path:
     out = out.resolve()
-    shutil.rmtree(out, ignore_errors=True)
     ee = out / "execution-environment"
+    for previous in (ee, out / "context"):  # what an earlier run left
+        shutil.rmtree(previous, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "execution-environment", ee, ignore=shutil.ignore_patterns("artifacts", "context"))
     shutil.copy2(ROOT / "constraints.txt", out / "constraints.txt")
     artifacts = ee / "artifacts"
