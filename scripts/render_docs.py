@@ -31,7 +31,6 @@ GENERATED = (
 )
 CONTROL_TAG = re.compile(r"^(cis|bh)_(\d+(?:\.\d+)+)$")
 TASK_KEYS = ("block", "rescue", "always")
-BUILTIN = ("ansible.builtin.", "ansible.legacy.", FQCN_PREFIX + ".")
 FQCN_KEY = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$")
 # A filter, test, lookup or query named by its FQCN in a task or template.
 FQCN_IN_JINJA = re.compile(
