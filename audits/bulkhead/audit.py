@@ -253,8 +253,12 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     # Plugins are named rather than auto-loaded from every installed package: faster start-up, and
     # an unrelated pytest plugin in the environment cannot change how an audit runs.
     arguments += ["-p", "testinfra.plugin"]
-    if args.parallel and args.parallel > 1:
-        arguments += ["-p", "xdist.plugin", f"--numprocesses={args.parallel}", "--dist=loadgroup"]
+    # One process judges every host: the hosts' state is collected beforehand, `parallel` at a time
+    # (threads, see bulkhead.fleet); an xdist worker per host cost more than it shared (issue 13).
+    arguments.append(f"--bulkhead-parallel={args.parallel}")
+    arguments.append(f"--bulkhead-host-timeout={args.host_timeout:g}")
+    if args.ssh_config:
+        arguments.append(f"--ssh-config={args.ssh_config}")
     return arguments
 
 

@@ -19,6 +19,7 @@ import pytest
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL, collect_fleet
 from bulkhead.reasons import short_reason
 from bulkhead.report.container_list import container_list
 from bulkhead.report.files import write_atomically
@@ -55,6 +56,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bulkhead-exclude-controls", metavar="IDS", help="do not audit these control IDs")
     group.addoption("--bulkhead-exclude-sections", metavar="N,..", help="do not audit these sections")
     group.addoption("--bulkhead-waivers", metavar="PATH", help="waivers (YAML), see bulkhead/waivers.py")
+    group.addoption(
+        "--bulkhead-parallel",
+        type=int,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"collect the state of at most N hosts at once (default {DEFAULT_PARALLEL})",
+    )
+    group.addoption(
+        "--bulkhead-host-timeout",
+        type=float,
+        default=DEFAULT_HOST_TIMEOUT,
+        metavar="SECONDS",
+        help=f"a host's state collection that takes longer is an error for that host (default {DEFAULT_HOST_TIMEOUT:g})",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -145,20 +160,48 @@ _states_key = pytest.StashKey[dict[str, HostState]]()
 _facts_sent_key = pytest.StashKey[set[str]]()
 
 
+def _keep(config: pytest.Config, host_state: HostState) -> None:
+    """The host's state for its tests, and its summary for the reports."""
+    config.stash[_states_key][host_state.host] = host_state
+    summary = host_summary(host_state)
+    if summary.get("collection_error"):
+        summary["collection_error"] = short_reason(summary["collection_error"])
+    listed = container_list(host_state)
+    if listed is not None:
+        summary["container_list"] = listed
+    config.stash[_facts_key][host_state.host] = summary
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every audited host's state, collected concurrently before any control is judged."""
+    config = session.config
+    testinfra_hosts: dict[str, Any] = {}
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        testinfra_host = callspec.params.get("_testinfra_host") if callspec else None
+        if testinfra_host is not None:
+            testinfra_hosts.setdefault(testinfra_host.backend.get_hostname(), testinfra_host)
+    missing = [(name, found) for name, found in testinfra_hosts.items() if name not in config.stash[_states_key]]
+    if not missing:
+        return
+    states = collect_fleet(
+        missing,
+        collect,
+        parallel=config.getoption("bulkhead_parallel"),
+        timeout=config.getoption("bulkhead_host_timeout"),
+    )
+    for name, _found in missing:  # in the order of the hosts, whatever order they answered in
+        _keep(config, states[name])
+
+
 @pytest.fixture
 def state(host: Any, request: pytest.FixtureRequest) -> HostState:
     """The host's state, collected once per audit run (one round trip), shared by all its tests."""
     name = host.backend.get_hostname()
     states = request.config.stash[_states_key]
-    if name not in states:
-        states[name] = collect(host, name)
-        summary = host_summary(states[name])
-        if summary.get("collection_error"):
-            summary["collection_error"] = short_reason(summary["collection_error"])
-        listed = container_list(states[name])
-        if listed is not None:
-            summary["container_list"] = listed
-        request.config.stash[_facts_key][name] = summary
+    if name not in states:  # not collected beforehand: a test outside an audit session
+        _keep(request.config, collect(host, name, request.config.getoption("bulkhead_host_timeout")))
     return states[name]
 
 
