@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_at_least_one(float),
         default=DEFAULT_HOST_TIMEOUT,
         metavar="SECONDS",
-        help=f"a host whose state collection takes longer is an error for that host only (default {DEFAULT_HOST_TIMEOUT:g})",
+        help="a host whose state collection takes longer is an error for that host only "
+        f"(default {DEFAULT_HOST_TIMEOUT:g})",
     )
     targets.add_argument("--ssh-config", metavar="FILE", help="ssh client configuration for ssh:// hosts")
     selection = audit.add_argument_group("what to audit")

@@ -10,6 +10,7 @@ error, and a new thread takes its place, so that one hung host never holds back 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -60,10 +61,8 @@ def run_local_with_deadline(backend: Any, timeout: float) -> Callable[..., Any]:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.communicate()
             raise HostTimeout(f"timed out after {timeout:g} s") from None
         return backend.result(process.returncode, encoded, stdout, stderr)

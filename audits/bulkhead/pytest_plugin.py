@@ -68,7 +68,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=DEFAULT_HOST_TIMEOUT,
         metavar="SECONDS",
-        help=f"a host's state collection that takes longer is an error for that host (default {DEFAULT_HOST_TIMEOUT:g})",
+        help="a host's state collection that takes longer is an error for that host "
+        f"(default {DEFAULT_HOST_TIMEOUT:g})",
     )
 
 
