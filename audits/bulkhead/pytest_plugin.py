@@ -27,6 +27,7 @@ from bulkhead.report.html import html_report
 from bulkhead.report.jsondoc import json_report
 from bulkhead.report.junit import junit_report
 from bulkhead.results import Outcome, ResultBook
+from bulkhead.short_reports import ShortReports
 from bulkhead.state import collect, host_summary
 from bulkhead.waivers import Waiver, WaiverError, apply_waivers, load_waivers
 
@@ -94,6 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_notes_key] = []
     config.stash[_started_key] = time.monotonic()
     config.pluginmanager.register(_Recorder(config), "bulkhead-recorder")
+    config.pluginmanager.register(ShortReports(), "bulkhead-short-reports")
 
 
 def control_of(item: pytest.Item) -> str | None:
