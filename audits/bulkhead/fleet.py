@@ -138,7 +138,7 @@ class _Fleet:
         if self.on_done is not None:
             self.on_done(state)
 
-    def wait(self) -> None:
+    def watch(self) -> None:
         """Until every host has a state; abandons hosts past their deadline (and replaces their thread)."""
         with self.changed:
             while True:
@@ -149,6 +149,7 @@ class _Fleet:
                 for slot in busy:
                     if now - slot.started > self.timeout + _ABANDON_GRACE:
                         slot.state = timed_out(slot.name, self.timeout)
+                        self.changed.notify_all()
                         if slot.thread is not None:
                             self.abandoned_threads.add(slot.thread)
                         if self.on_done is not None:
@@ -156,6 +157,51 @@ class _Fleet:
                         self.start_thread()
                 deadlines = [slot.started + self.timeout + _ABANDON_GRACE for slot in busy if slot.state is None]
                 self.changed.wait(max(0.05, min(deadlines) - now) if deadlines else 0.5)
+
+    def state(self, name: str) -> HostState:
+        """The host's state, waiting for it as long as its collection may take."""
+        slot = next(slot for slot in self.slots if slot.name == name)
+        with self.changed:
+            self.changed.wait_for(lambda: slot.state is not None)
+        assert slot.state is not None
+        return slot.state
+
+
+class FleetCollection:
+    """Hosts being collected in the background; ``state(name)`` waits for one host only."""
+
+    def __init__(self, fleet: _Fleet) -> None:
+        self._fleet = fleet
+        self._by_name = {slot.name: slot for slot in fleet.slots}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._by_name
+
+    def state(self, name: str) -> HostState:
+        return self._fleet.state(name)
+
+    def states(self) -> dict[str, HostState]:
+        """Every host's state, by name, in the order the hosts were given."""
+        return {slot.name: self._fleet.state(slot.name) for slot in self._fleet.slots}
+
+
+def start_collection(
+    hosts: Sequence[tuple[str, Any]],
+    collect: Collect,
+    *,
+    parallel: int = DEFAULT_PARALLEL,
+    timeout: float = DEFAULT_HOST_TIMEOUT,
+    on_done: Callable[[HostState], None] | None = None,
+) -> FleetCollection:
+    """Start collecting every host's state, at most ``parallel`` at a time, and return at once.
+
+    ``collect(testinfra_host, name, timeout)`` returns a HostState (errors included) or raises
+    HostTimeout; ``on_done`` is called once per host as its state is known."""
+    fleet = _Fleet(hosts, collect, timeout, on_done)
+    for _ in range(max(1, min(parallel, len(fleet.slots)))):
+        fleet.start_thread()
+    threading.Thread(target=fleet.watch, name="bulkhead-deadlines", daemon=True).start()
+    return FleetCollection(fleet)
 
 
 def collect_fleet(
@@ -166,12 +212,5 @@ def collect_fleet(
     timeout: float = DEFAULT_HOST_TIMEOUT,
     on_done: Callable[[HostState], None] | None = None,
 ) -> dict[str, HostState]:
-    """Every host's state, by name, collected at most ``parallel`` at a time.
-
-    ``collect(testinfra_host, name, timeout)`` returns a HostState (errors included) or raises
-    HostTimeout; ``on_done`` is called once per host as its state is known."""
-    fleet = _Fleet(hosts, collect, timeout, on_done)
-    for _ in range(max(1, min(parallel, len(fleet.slots)))):
-        fleet.start_thread()
-    fleet.wait()
-    return {slot.name: slot.state for slot in fleet.slots if slot.state is not None}
+    """Every host's state, by name, collected at most ``parallel`` at a time (see start_collection)."""
+    return start_collection(hosts, collect, parallel=parallel, timeout=timeout, on_done=on_done).states()

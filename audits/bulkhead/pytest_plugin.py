@@ -19,7 +19,7 @@ import pytest
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
-from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL, collect_fleet
+from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL, FleetCollection, start_collection
 from bulkhead.reasons import short_reason
 from bulkhead.report.container_list import container_list
 from bulkhead.report.files import write_atomically
@@ -161,6 +161,7 @@ def host_name(item: pytest.Item) -> str:
 # (a scheduler, a test) must collect the hosts' state again.
 _states_key = pytest.StashKey[dict[str, HostState]]()
 _facts_sent_key = pytest.StashKey[set[str]]()
+_collection_key = pytest.StashKey[FleetCollection]()
 
 
 def _keep(config: pytest.Config, host_state: HostState) -> None:
@@ -177,7 +178,10 @@ def _keep(config: pytest.Config, host_state: HostState) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Every audited host's state, collected concurrently before any control is judged."""
+    """Start collecting every audited host's state, concurrently, before any control is judged.
+
+    Judging starts at once: a host's tests wait for its state only (hosts are collected in the
+    order their tests run), so the control node judges while it waits for slower hosts."""
     config = session.config
     testinfra_hosts: dict[str, Any] = {}
     for item in session.items:
@@ -185,33 +189,35 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         testinfra_host = callspec.params.get("_testinfra_host") if callspec else None
         if testinfra_host is not None:
             testinfra_hosts.setdefault(testinfra_host.backend.get_hostname(), testinfra_host)
-    missing = [(name, found) for name, found in testinfra_hosts.items() if name not in config.stash[_states_key]]
-    if not missing:
-        return
-    states = collect_fleet(
-        missing,
-        collect,
-        parallel=config.getoption("bulkhead_parallel"),
-        timeout=config.getoption("bulkhead_host_timeout"),
-    )
-    for name, _found in missing:  # in the order of the hosts, whatever order they answered in
-        _keep(config, states[name])
+    if testinfra_hosts:
+        config.stash[_collection_key] = start_collection(
+            list(testinfra_hosts.items()),
+            collect,
+            parallel=config.getoption("bulkhead_parallel"),
+            timeout=config.getoption("bulkhead_host_timeout"),
+        )
 
 
-@pytest.fixture
-def state(host: Any, request: pytest.FixtureRequest) -> HostState:
+# Module scope: one fixture set-up per suite module and host, not per test (thousands in a fleet).
+# pytestconfig, not request: pytest makes a new fixture definition for `request` in every test.
+@pytest.fixture(scope="module")
+def state(host: Any, pytestconfig: pytest.Config) -> HostState:
     """The host's state, collected once per audit run (one round trip), shared by all its tests."""
     name = host.backend.get_hostname()
-    states = request.config.stash[_states_key]
-    if name not in states:  # not collected beforehand: a test outside an audit session
-        _keep(request.config, collect(host, name, request.config.getoption("bulkhead_host_timeout")))
+    states = pytestconfig.stash[_states_key]
+    if name not in states:
+        collection = pytestconfig.stash.get(_collection_key, None)
+        if collection is not None and name in collection:
+            _keep(pytestconfig, collection.state(name))
+        else:  # not collected beforehand: a test outside an audit session
+            _keep(pytestconfig, collect(host, name, pytestconfig.getoption("bulkhead_host_timeout")))
     return states[name]
 
 
-@pytest.fixture
-def audit_config(request: pytest.FixtureRequest) -> AuditConfig:
+@pytest.fixture(scope="session")
+def audit_config(pytestconfig: pytest.Config) -> AuditConfig:
     """Fleet-specific settings from ``--bulkhead-config`` (approved registries, allowlists, ...)."""
-    return request.config.stash[_config_key]
+    return pytestconfig.stash[_config_key]
 
 
 def _one_line(text: str) -> str:
