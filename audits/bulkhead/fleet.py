@@ -81,8 +81,9 @@ def ssh_control_dir() -> Path:
 def prepare_backend(backend: Any, timeout: float) -> None:
     """Deadline on local commands; ssh connections shared through a master per target."""
     if getattr(backend, "NAME", "") in ("ssh", "safe-ssh") and not backend.controlpath:
-        # %C: a hash of local host, target, port and user, short enough for a socket path
-        backend.controlpath = str(ssh_control_dir() / "%C")
+        # %C: a hash of local host, target, port and user, short enough for a socket path; doubled
+        # because testinfra %-formats the ssh command line it builds
+        backend.controlpath = str(ssh_control_dir() / "%%C")
     if hasattr(backend, "run_local"):
         backend.run_local = run_local_with_deadline(backend, timeout)
 

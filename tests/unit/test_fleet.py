@@ -96,8 +96,8 @@ def test_ssh_targets_share_a_master_connection(tmp_path, monkeypatch):
     monkeypatch.setenv("BULKHEAD_SSH_CONTROL_DIR", str(tmp_path / "control"))
     backend = testinfra.backend.get_backend("ssh://root@web-1")
     prepare_backend(backend, 5)
-    command, _ = backend._build_ssh_command("true")
-    options = " ".join(command)
+    command, arguments = backend._build_ssh_command("true")
+    options = backend.quote(" ".join(command), *arguments)
     assert "ControlMaster=auto" in options and f"ControlPath={tmp_path}/control/%C" in options
     assert (tmp_path / "control").stat().st_mode & 0o777 == 0o700
 
