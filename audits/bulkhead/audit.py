@@ -191,7 +191,7 @@ def check_selection(args: argparse.Namespace, catalogue: Catalogue) -> None:
 
 
 def check_files(args: argparse.Namespace, catalogue: Catalogue) -> None:
-    """The settings and waivers files parse (the plugin loads them again, in each xdist worker)."""
+    """The settings and waivers files parse (the plugin loads them again)."""
     for option in ("waivers", "config", "inventory"):
         path = getattr(args, option, None)
         if path and not Path(path).is_file():
@@ -296,8 +296,8 @@ AMBIENT_PYTEST = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 
 @contextlib.contextmanager
 def _isolated_pytest():
-    """No plugin autoloading and no PYTEST_ADDOPTS/PYTEST_PLUGINS while the audit runs (xdist
-    workers inherit this environment too); the caller's environment is restored afterwards."""
+    """No plugin autoloading and no PYTEST_ADDOPTS/PYTEST_PLUGINS while the audit runs; the
+    caller's environment is restored afterwards."""
     saved = {name: os.environ.get(name) for name in (*AMBIENT_PYTEST, "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
     for name in AMBIENT_PYTEST:
         os.environ.pop(name, None)

@@ -3,13 +3,12 @@
 Each audit test verifies one control on one host (testinfra parametrizes tests by host). The
 plugin turns each test's outcome into a control outcome: a finding (``checks.fail`` or a failed
 assert) is a FAIL, a skip is NOT_APPLICABLE, and anything else that stops a test, above all a fact
-that could not be read, is an ERROR. Outcomes travel in ``report.user_properties`` so that they
-reach the controller under pytest-xdist too.
+that could not be read, is an ERROR. Outcomes travel in ``report.user_properties``. Every host is
+judged in this one session; the hosts' states are collected concurrently beforehand (``bulkhead.fleet``).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,6 @@ _CONTROL = "bulkhead.control"
 _HOST = "bulkhead.host"
 _OUTCOME = "bulkhead.outcome"
 _REASON = "bulkhead.reason"
-_FACTS = "bulkhead.facts"
 
 _catalogue_key = pytest.StashKey[Catalogue]()
 _book_key = pytest.StashKey[ResultBook]()
@@ -76,12 +74,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the catalogue control this audit test verifies")
-    config.addinivalue_line("markers", "xdist_group(name): with pytest-xdist --dist=loadgroup, one worker per host")
     config.stash[_catalogue_key] = load_catalogue()
     config.stash[_book_key] = ResultBook()
     config.stash[_facts_key] = {}
     config.stash[_states_key] = {}
-    config.stash[_facts_sent_key] = set()
     try:
         path = config.getoption("bulkhead_config")
         config.stash[_config_key] = load_config(Path(path) if path else None)
@@ -116,8 +112,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if control_of(item) in selected_ids]
-    for item in items:  # with pytest-xdist --dist=loadgroup, one worker audits all of a host
-        item.add_marker(pytest.mark.xdist_group(host_name(item)))
 
 
 def _listed(config: pytest.Config, option: str) -> set[str]:
@@ -160,7 +154,6 @@ def host_name(item: pytest.Item) -> str:
 # Per run (in the config's stash), never per process: an audit run again in the same process
 # (a scheduler, a test) must collect the hosts' state again.
 _states_key = pytest.StashKey[dict[str, HostState]]()
-_facts_sent_key = pytest.StashKey[set[str]]()
 _collection_key = pytest.StashKey[FleetCollection]()
 
 
@@ -264,16 +257,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             (_REASON, reason or ""),
         ]
     )
-    # The host's facts ride along with its first report, so that they reach an xdist controller.
-    facts = item.config.stash[_facts_key].get(host)
-    facts_sent = item.config.stash[_facts_sent_key]
-    if facts is not None and host not in facts_sent:
-        facts_sent.add(host)
-        report.user_properties.append((_FACTS, json.dumps(facts)))
 
 
 class _Recorder:
-    """Lives in the controlling pytest process: folds test reports into control results."""
+    """Folds test reports into control results and writes the reports at the end."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -283,8 +270,6 @@ class _Recorder:
         if _CONTROL not in properties:
             return
         book = self.config.stash[_book_key]
-        if _FACTS in properties:
-            self.config.stash[_facts_key][properties[_HOST]] = json.loads(properties[_FACTS])
         for line in (properties[_REASON] or "").splitlines() or [""]:
             book.record(
                 properties[_HOST],
@@ -295,8 +280,6 @@ class _Recorder:
             )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if hasattr(self.config, "workerinput"):
-            return  # an xdist worker: the controller writes the reports
         book = self.config.stash[_book_key]
         catalogue = self.config.stash[_catalogue_key]
         waivers = self.config.stash[_waivers_key]
