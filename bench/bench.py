@@ -89,7 +89,10 @@ def measure(count: int, runs: int) -> dict[str, float]:
         directory = Path(temporary)
         log = directory / "docker-commands.log"
         docker_wrapper(directory, log)
-        environment = os.environ | {"PATH": f"{directory}:{os.environ['PATH']}"}
+        # An installed package has its bytecode compiled; with PYTHONDONTWRITEBYTECODE (set in some
+        # shells here) a checkout would compile every module in every audit.
+        environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        environment["PATH"] = f"{directory}:{os.environ['PATH']}"
         audit_once(environment, directory / "warm.json")  # page cache, Python bytecode
         log.write_text("")
         load = os.getloadavg()[0]

@@ -58,7 +58,10 @@ async def _serve(port: int, host: str, target_port: int, delay: float, limit: as
             except OSError:
                 client_writer.close()
                 return
-            await asyncio.gather(_pump(client_reader, target_writer, delay), _pump(target_reader, client_writer, delay))
+            with contextlib.suppress(asyncio.CancelledError):  # the relay stopping mid-connection
+                await asyncio.gather(
+                    _pump(client_reader, target_writer, delay), _pump(target_reader, client_writer, delay)
+                )
             for writer in (client_writer, target_writer):
                 writer.close()
 

@@ -279,12 +279,16 @@ def main() -> int:
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict] = []
     try:
+        # Each part removes its containers before the next: the judging part's facts are this
+        # machine's containers, which must be its 50 and what other work runs, not the targets.
         if "ssh" not in skip:
             counts, rtts = [int(n) for n in args.ssh_counts.split(",")], [int(n) for n in args.rtts.split(",")]
             rows += ssh_rows(counts, rtts, args.parallel, args.runs, environment)
+            cleanup()
         if "docker" not in skip:
             counts = [int(n) for n in args.docker_counts.split(",")]
             rows += docker_rows(counts, args.parallel, args.runs, environment)
+            cleanup()
         if "judging" not in skip:
             rows.append(judging_row(100, 50, args.runs, environment))
     finally:

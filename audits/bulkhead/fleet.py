@@ -50,14 +50,7 @@ def run_local_with_deadline(backend: Any, timeout: float) -> Callable[..., Any]:
 
     def run_local(command: str, *args: str) -> Any:
         encoded = backend.encode(backend.quote(command, *args))
-        process = subprocess.Popen(
-            encoded,
-            shell=True,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # its own process group: the ssh or docker client and the shell
-        )
+        process = _start(encoded)
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -68,6 +61,27 @@ def run_local_with_deadline(backend: Any, timeout: float) -> Callable[..., Any]:
         return backend.result(process.returncode, encoded, stdout, stderr)
 
     return run_local
+
+
+def _start(command: bytes) -> subprocess.Popen[bytes]:
+    """The command in its own process group (the shell and the ssh or docker client in it).
+
+    Starting it is tried twice: with many threads starting processes at once, creating one has
+    failed here once in a hundred (EFAULT from the exec), before anything ran on the target."""
+    for attempt in (1, 2):
+        try:
+            return subprocess.Popen(
+                command,
+                shell=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def ssh_control_dir() -> Path:
