@@ -247,13 +247,13 @@ def median(values: list[float]) -> float:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| targets | transport | round trip (ms) | --parallel | wall, cold (s) | wall, median (s) | wall, min (s) "
-        "| CPU, median (s) | peak RSS (MB) | hosts judged | load average |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| targets | transport | round trip (ms) | --parallel | wall, cold (s) | CPU, cold (s) | wall, median (s) "
+        "| wall, min (s) | CPU, median (s) | peak RSS (MB) | hosts judged | load average |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         runs = row["warm"]
-        cold = f"{row['cold']['wall']:.2f}" if row["cold"] else "-"
+        cold = f"{row['cold']['wall']:.2f} | {row['cold']['cpu']:.2f}" if row["cold"] else "- | -"
         lines.append(
             f"| {row['targets']} | {row['kind']} | {row['rtt']} | {row['parallel']} | {cold} "
             f"| {median([run['wall'] for run in runs]):.2f} | {min(run['wall'] for run in runs):.2f} "
