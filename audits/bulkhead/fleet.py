@@ -1,4 +1,4 @@
-"""Collecting the state of many hosts at once, from one process, before any control is judged.
+"""Collecting the state of many hosts at once, from one process, while the audit judges those it has.
 
 Collection is waiting for the control node (the network, the collector running on the target's own
 CPU), so threads do it: at most ``parallel`` hosts are in flight. Each host has its own deadline,
@@ -116,8 +116,15 @@ class _Slot:
 class _Fleet:
     """The queue of hosts and the threads that collect them."""
 
-    def __init__(self, hosts: Sequence[tuple[str, Any]], collect: Collect, timeout: float, on_done) -> None:
+    def __init__(
+        self,
+        hosts: Sequence[tuple[str, Any]],
+        collect: Collect,
+        timeout: float,
+        on_done: Callable[[HostState], None] | None,
+    ) -> None:
         self.slots = [_Slot(name, testinfra_host) for name, testinfra_host in hosts]
+        self.by_name = {slot.name: slot for slot in self.slots}
         self.queue = list(reversed(self.slots))
         self.collect = collect
         self.timeout = timeout
@@ -175,7 +182,7 @@ class _Fleet:
 
     def state(self, name: str) -> HostState:
         """The host's state, waiting for it as long as its collection may take."""
-        slot = next(slot for slot in self.slots if slot.name == name)
+        slot = self.by_name[name]
         with self.changed:
             self.changed.wait_for(lambda: slot.state is not None)
         assert slot.state is not None
@@ -187,10 +194,9 @@ class FleetCollection:
 
     def __init__(self, fleet: _Fleet) -> None:
         self._fleet = fleet
-        self._by_name = {slot.name: slot for slot in fleet.slots}
 
     def __contains__(self, name: str) -> bool:
-        return name in self._by_name
+        return name in self._fleet.by_name
 
     def state(self, name: str) -> HostState:
         return self._fleet.state(name)
