@@ -30,7 +30,6 @@ ROLE = ROOT / "collections" / "ansible_collections" / "bulkhead" / "hardening" /
 PLAYBOOK = Path(__file__).parent / "playbooks" / "container_host_audit_rules.yml"
 RULES_FILE = Path("/etc/audit/rules.d/50-bulkhead-container-host.rules")
 MERGED_RULES = Path("/etc/audit/audit.rules")
-LIBEXEC = Path("/usr/local/libexec/bulkhead")
 AUDIT_LOG_DIR = Path("/var/log/audit")
 KEYS = [
     "bulkhead_engine",
@@ -97,8 +96,6 @@ def loaded_rules(auditd, docker_engine) -> Iterator[None]:
     """The role's rules written and loaded by the role itself; removed from disk and kernel after."""
     merged_before = MERGED_RULES.read_bytes() if MERGED_RULES.exists() else None
     prev_existed = Path(f"{MERGED_RULES}.prev").exists()
-    # The role creates its helper directory with any missing parents: remove what it created.
-    created_dir = next((d for d in [*reversed(LIBEXEC.parents), LIBEXEC] if not d.exists()), None)
     assert not RULES_FILE.exists(), f"{RULES_FILE} exists already: is another run of this test active?"
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=f"{BIN}:{os.environ['PATH']}")
     try:
@@ -115,7 +112,7 @@ def loaded_rules(auditd, docker_engine) -> Iterator[None]:
         yield
     finally:
         RULES_FILE.unlink(missing_ok=True)
-        for backup in RULES_FILE.parent.glob(f"{RULES_FILE.name}.*~"):
+        for backup in RULES_FILE.parent.glob(f"{RULES_FILE.name}.*.bak"):
             backup.unlink()
         if merged_before is None:
             MERGED_RULES.unlink(missing_ok=True)
@@ -123,8 +120,6 @@ def loaded_rules(auditd, docker_engine) -> Iterator[None]:
             MERGED_RULES.write_bytes(merged_before)
         if not prev_existed:
             Path(f"{MERGED_RULES}.prev").unlink(missing_ok=True)
-        if created_dir is not None:
-            shutil.rmtree(created_dir, ignore_errors=True)
         for key in KEYS:
             run(["auditctl", "-D", "-k", key])
 

@@ -9,26 +9,11 @@ from bulkhead.checks.images import (
     is_image_id,
     named_reference,
     pinned_by_digest,
-    under_registry,
 )
 from bulkhead.config import AuditConfig
 
-
-@pytest.mark.parametrize(
-    ("reference", "registry", "expected"),
-    [
-        ("registry.good.example/x:1", "registry.good.example", True),
-        ("registry.bad.example/x:1", "registry.good.example", False),
-        ("registry.good.example/team/x@sha256:" + "a" * 64, "registry.good.example/team", True),
-        ("registry.good.example/teamx/x:1", "registry.good.example/team", False),
-        ("localhost:5000/approved/busybox:1", "localhost:5000/approved", True),
-        ("busybox", "docker.io", True),
-        ("library/busybox:1", "docker.io/library", True),
-        ("bulkhead/busybox:local", "registry.good.example", False),
-    ],
-)
-def test_under_registry(reference, registry, expected):
-    assert under_registry(reference, registry) is expected
+# under_registry and split_reference: the shared cases in tests/data/image_references.yml
+# (tests/unit/test_image_reference_cases.py).
 
 
 @pytest.mark.parametrize(

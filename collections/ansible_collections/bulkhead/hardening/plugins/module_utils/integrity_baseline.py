@@ -35,7 +35,13 @@ def sha256_file(path):
 
 
 def split_reference(reference):
-    """(domain, remainder) of a Docker image reference, with Docker's defaults for short names."""
+    """(registry host, repository path) of an image reference, with Docker's defaults for short names.
+
+    The digest is dropped, the tag is kept. A first component with a dot or a colon, or
+    ``localhost``, is a registry host; anything else is on docker.io (``library/`` for one
+    component). The audit (bulkhead.images) follows the same rules; the cases both must agree on
+    are in the repository's tests/data/image_references.yml.
+    """
     name = reference.split("@", 1)[0]
     first, _separator, rest = name.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
@@ -45,14 +51,26 @@ def split_reference(reference):
     return "docker.io", name
 
 
+def repository(reference):
+    """``host/path`` without tag or digest: ``busybox:1`` -> ``docker.io/library/busybox``."""
+    host, path = split_reference(reference)
+    head, _slash, last = path.rpartition("/")
+    # Only the last component can carry a tag: a colon before it belongs to a registry port.
+    last = last.rsplit(":", 1)[0]
+    return "%s/%s" % (host, head + "/" + last if head else last)
+
+
 def registry_matches(reference, registry):
-    """Whether ``reference`` (an image) lies under ``registry`` (``host[:port][/namespace...]``)."""
-    domain, remainder = split_reference(reference)
-    full = domain + "/" + remainder
+    """Whether ``reference`` lies under ``registry`` (``host[:port]`` or ``host[:port]/namespace``).
+
+    A namespace covers the repository of that name and everything below it, whatever the tag or
+    digest: ``registry.example.com/platform:1.0`` is under ``registry.example.com/platform``.
+    """
     registry = registry.rstrip("/")
+    host, _path = split_reference(reference)
     if "/" not in registry:
-        return domain == registry
-    return full.startswith(registry + "/")
+        return host == registry
+    return (repository(reference) + "/").startswith(registry + "/")
 
 
 def approved_images(images, registries):

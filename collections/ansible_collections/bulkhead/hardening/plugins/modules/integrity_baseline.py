@@ -37,6 +37,9 @@ options:
     description:
       - Approved registries (C(host[:port]) or C(host[:port]/namespace)). Local Docker images named under one of
         them are recorded. Empty records no image and does not need Docker.
+      - Names follow Docker's rules, as the audit does (BH-4.11) - a short name is on C(docker.io) (C(docker.io/library)
+        for one component), and a namespace covers the repository of that name whatever its tag or digest, so
+        C(registry.example.com/platform:1.0) is under C(registry.example.com/platform).
     type: list
     elements: str
     default: []
@@ -92,6 +95,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.integrity_basel
     parse_existing,
     render,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def docker_images(module):
@@ -187,15 +191,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except BaselineError as error:
-        module.fail_json(msg=str(error))
-    except ValueError as error:
-        module.fail_json(msg="invalid value: %s" % error)
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update %s: %s" % (module.params["path"], error))
-    module.exit_json(**result)
+    finish(module, apply, (BaselineError, ValueError))
 
 
 if __name__ == "__main__":
