@@ -96,6 +96,7 @@ demo: deps images
 bench: deps engine
 	$(BIN)/python bench/bench.py --write
 	$(BIN)/python bench/history_disk.py --write
+	$(BIN)/python bench/fleet.py --write
 
 # Not part of `make test`: the score and the survivors worth keeping go in bench/RESULTS.md.
 mutation: deps

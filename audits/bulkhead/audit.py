@@ -191,7 +191,7 @@ def check_selection(args: argparse.Namespace, catalogue: Catalogue) -> None:
 
 
 def check_files(args: argparse.Namespace, catalogue: Catalogue) -> None:
-    """The settings and waivers files parse (the plugin loads them again, in each xdist worker)."""
+    """The settings and waivers files parse (the plugin loads them again)."""
     for option in ("waivers", "config", "inventory"):
         path = getattr(args, option, None)
         if path and not Path(path).is_file():
@@ -218,6 +218,29 @@ def report_paths(args: argparse.Namespace) -> dict[str, str]:
         for name in formats:
             paths.setdefault(name, str(Path(args.reports) / f"audit.{_SUFFIX[name]}"))
     return paths
+
+
+UNUSED_PYTEST_PLUGINS = (
+    "logging",
+    "warnings",
+    "faulthandler",
+    "unraisableexception",
+    "threadexception",
+    "stepwise",
+    "doctest",
+    "junitxml",
+    "pastebin",
+    "legacypath",
+    "tmpdir",
+    "monkeypatch",
+    "recwarn",
+    "setuponly",
+    "setupplan",
+    "nose",
+    "debugging",
+    "freeze_support",
+    "python_path",
+)
 
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
@@ -253,8 +276,17 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     # Plugins are named rather than auto-loaded from every installed package: faster start-up, and
     # an unrelated pytest plugin in the environment cannot change how an audit runs.
     arguments += ["-p", "testinfra.plugin"]
-    if args.parallel and args.parallel > 1:
-        arguments += ["-p", "xdist.plugin", f"--numprocesses={args.parallel}", "--dist=loadgroup"]
+    # pytest's plugins that an audit does not use, each of which costs hook calls for every test
+    # (logging and warnings capture, crash dumps): a fleet audit runs thousands of tests.
+    for unused in UNUSED_PYTEST_PLUGINS:
+        arguments += ["-p", f"no:{unused}"]
+    arguments.append("--capture=no")  # checks print nothing; pytest's own output goes to run_audit's buffer
+    # One process judges every host: the hosts' state is collected beforehand, `parallel` at a time
+    # (threads, see bulkhead.fleet); an xdist worker per host cost more than it shared (issue 13).
+    arguments.append(f"--bulkhead-parallel={args.parallel}")
+    arguments.append(f"--bulkhead-host-timeout={args.host_timeout:g}")
+    if args.ssh_config:
+        arguments.append(f"--ssh-config={args.ssh_config}")
     return arguments
 
 
@@ -264,8 +296,8 @@ AMBIENT_PYTEST = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 
 @contextlib.contextmanager
 def _isolated_pytest():
-    """No plugin autoloading and no PYTEST_ADDOPTS/PYTEST_PLUGINS while the audit runs (xdist
-    workers inherit this environment too); the caller's environment is restored afterwards."""
+    """No plugin autoloading and no PYTEST_ADDOPTS/PYTEST_PLUGINS while the audit runs; the
+    caller's environment is restored afterwards."""
     saved = {name: os.environ.get(name) for name in (*AMBIENT_PYTEST, "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
     for name in AMBIENT_PYTEST:
         os.environ.pop(name, None)

@@ -109,8 +109,21 @@ class Catalogue:
         return {control.section: control.section_title for control in self}
 
 
+# Per process, by the files' names, sizes and modification times: an audit reads the catalogue
+# both to check its options and in its pytest session, and Catalogue and Control never change.
+_loaded: dict[tuple[str, tuple[tuple[str, int, int], ...]], Catalogue] = {}
+
+
 def load_catalogue(directory: Path = CATALOGUE_DIR) -> Catalogue:
     files = sorted(directory.glob("*.yml"), key=_section_sort_key)
+    signature = tuple((path.name, path.stat().st_size, path.stat().st_mtime_ns) for path in files)
+    key = (str(directory), signature)
+    if key not in _loaded:
+        _loaded[key] = _load_files(directory, files)
+    return _loaded[key]
+
+
+def _load_files(directory: Path, files: list[Path]) -> Catalogue:
     if not files:
         raise CatalogueError(f"{directory}: no catalogue files (*.yml)")
     controls: list[Control] = []

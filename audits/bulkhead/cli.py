@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from bulkhead import __version__, admin_access
 from bulkhead.audit import EXIT_ERROR, run_audit
 from bulkhead.catalogue import SEVERITIES, CatalogueError
+from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL
 from bulkhead.gate import commands as gate_commands
 from bulkhead.history import DEFAULT_KEEP
 from bulkhead.report.compare import run_compare
@@ -30,6 +31,19 @@ def _scheduled(args: argparse.Namespace) -> int:
     from bulkhead.scheduled import run_scheduled
 
     return run_scheduled(args.schedule, args.log, args.verbose)
+
+
+def _at_least_one(kind: type[int] | type[float]):
+    """An argparse type: a number of at least 1 (a bound of 0 hosts or 0 seconds audits nothing)."""
+
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"expected at least 1, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,7 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     targets.add_argument("--limit", help="only inventory hosts matching this Ansible pattern")
     targets.add_argument("--connection", help="testinfra connection backend (ssh, docker, ansible, ...)")
     targets.add_argument("--sudo", action="store_true", help="run the collector with sudo")
-    targets.add_argument("-n", "--parallel", type=int, default=1, help="audit this many hosts at once (pytest-xdist)")
+    targets.add_argument(
+        "-n",
+        "--parallel",
+        type=_at_least_one(int),
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"collect the state of at most N hosts at once (default {DEFAULT_PARALLEL}); one process judges them all",
+    )
+    targets.add_argument(
+        "--host-timeout",
+        type=_at_least_one(float),
+        default=DEFAULT_HOST_TIMEOUT,
+        metavar="SECONDS",
+        help="a host whose state collection takes longer is an error for that host only "
+        f"(default {DEFAULT_HOST_TIMEOUT:g})",
+    )
+    targets.add_argument("--ssh-config", metavar="FILE", help="ssh client configuration for ssh:// hosts")
     selection = audit.add_argument_group("what to audit")
     selection.add_argument("--controls", help="only these control IDs, comma-separated")
     selection.add_argument("--sections", help="only these catalogue sections, comma-separated (e.g. 4,5)")

@@ -3,13 +3,12 @@
 Each audit test verifies one control on one host (testinfra parametrizes tests by host). The
 plugin turns each test's outcome into a control outcome: a finding (a check's findings, or a failed
 assert) is a FAIL, a skip is NOT_APPLICABLE, and anything else that stops a test, above all a fact
-that could not be read, is an ERROR. Outcomes travel in ``report.user_properties`` so that they
-reach the controller under pytest-xdist too.
+that could not be read, is an ERROR. Outcomes travel in ``report.user_properties``. Every host is
+judged in this one session; the hosts' states are collected concurrently beforehand (``bulkhead.fleet``).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL, FleetCollection, start_collection
 from bulkhead.reasons import short_reason
 from bulkhead.report.container_list import container_list
 from bulkhead.report.files import write_atomically
@@ -26,6 +26,7 @@ from bulkhead.report.html import html_report
 from bulkhead.report.jsondoc import json_report
 from bulkhead.report.junit import junit_report
 from bulkhead.results import Outcome, ResultBook
+from bulkhead.short_reports import ShortReports
 from bulkhead.state import collect, host_summary
 from bulkhead.waivers import Waiver, WaiverError, apply_waivers, load_waivers
 
@@ -33,7 +34,6 @@ _CONTROL = "bulkhead.control"
 _HOST = "bulkhead.host"
 _OUTCOME = "bulkhead.outcome"
 _REASON = "bulkhead.reason"
-_FACTS = "bulkhead.facts"
 
 _catalogue_key = pytest.StashKey[Catalogue]()
 _book_key = pytest.StashKey[ResultBook]()
@@ -55,16 +55,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bulkhead-exclude-controls", metavar="IDS", help="do not audit these control IDs")
     group.addoption("--bulkhead-exclude-sections", metavar="N,..", help="do not audit these sections")
     group.addoption("--bulkhead-waivers", metavar="PATH", help="waivers (YAML), see bulkhead/waivers.py")
+    group.addoption(
+        "--bulkhead-parallel",
+        type=int,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"collect the state of at most N hosts at once (default {DEFAULT_PARALLEL})",
+    )
+    group.addoption(
+        "--bulkhead-host-timeout",
+        type=float,
+        default=DEFAULT_HOST_TIMEOUT,
+        metavar="SECONDS",
+        help="a host's state collection that takes longer is an error for that host "
+        f"(default {DEFAULT_HOST_TIMEOUT:g})",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the catalogue control this audit test verifies")
-    config.addinivalue_line("markers", "xdist_group(name): with pytest-xdist --dist=loadgroup, one worker per host")
     config.stash[_catalogue_key] = load_catalogue()
     config.stash[_book_key] = ResultBook()
     config.stash[_facts_key] = {}
     config.stash[_states_key] = {}
-    config.stash[_facts_sent_key] = set()
     try:
         path = config.getoption("bulkhead_config")
         config.stash[_config_key] = load_config(Path(path) if path else None)
@@ -78,6 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_notes_key] = []
     config.stash[_started_key] = time.monotonic()
     config.pluginmanager.register(_Recorder(config), "bulkhead-recorder")
+    config.pluginmanager.register(ShortReports(), "bulkhead-short-reports")
 
 
 def control_of(item: pytest.Item) -> str | None:
@@ -98,8 +112,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if control_of(item) in selected_ids]
-    for item in items:  # with pytest-xdist --dist=loadgroup, one worker audits all of a host
-        item.add_marker(pytest.mark.xdist_group(host_name(item)))
 
 
 def _listed(config: pytest.Config, option: str) -> set[str]:
@@ -142,30 +154,63 @@ def host_name(item: pytest.Item) -> str:
 # Per run (in the config's stash), never per process: an audit run again in the same process
 # (a scheduler, a test) must collect the hosts' state again.
 _states_key = pytest.StashKey[dict[str, HostState]]()
-_facts_sent_key = pytest.StashKey[set[str]]()
+_collection_key = pytest.StashKey[FleetCollection]()
 
 
-@pytest.fixture
-def state(host: Any, request: pytest.FixtureRequest) -> HostState:
+def _keep(config: pytest.Config, host_state: HostState) -> None:
+    """The host's state for its tests, and its summary for the reports."""
+    config.stash[_states_key][host_state.host] = host_state
+    summary = host_summary(host_state)
+    if summary.get("collection_error"):
+        summary["collection_error"] = short_reason(summary["collection_error"])
+    listed = container_list(host_state)
+    if listed is not None:
+        summary["container_list"] = listed
+    config.stash[_facts_key][host_state.host] = summary
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start collecting every audited host's state, concurrently, before any control is judged.
+
+    Judging starts at once: a host's tests wait for its state only (hosts are collected in the
+    order their tests run), so the control node judges while it waits for slower hosts."""
+    config = session.config
+    testinfra_hosts: dict[str, Any] = {}
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        testinfra_host = callspec.params.get("_testinfra_host") if callspec else None
+        if testinfra_host is not None:
+            testinfra_hosts.setdefault(testinfra_host.backend.get_hostname(), testinfra_host)
+    if testinfra_hosts:
+        config.stash[_collection_key] = start_collection(
+            list(testinfra_hosts.items()),
+            collect,
+            parallel=config.getoption("bulkhead_parallel"),
+            timeout=config.getoption("bulkhead_host_timeout"),
+        )
+
+
+# Module scope: one fixture set-up per suite module and host, not per test (thousands in a fleet).
+# pytestconfig, not request: pytest makes a new fixture definition for `request` in every test.
+@pytest.fixture(scope="module")
+def state(host: Any, pytestconfig: pytest.Config) -> HostState:
     """The host's state, collected once per audit run (one round trip), shared by all its tests."""
     name = host.backend.get_hostname()
-    states = request.config.stash[_states_key]
+    states = pytestconfig.stash[_states_key]
     if name not in states:
-        states[name] = collect(host, name)
-        summary = host_summary(states[name])
-        if summary.get("collection_error"):
-            summary["collection_error"] = short_reason(summary["collection_error"])
-        listed = container_list(states[name])
-        if listed is not None:
-            summary["container_list"] = listed
-        request.config.stash[_facts_key][name] = summary
+        collection = pytestconfig.stash.get(_collection_key, None)
+        if collection is not None and name in collection:
+            _keep(pytestconfig, collection.state(name))
+        else:  # not collected beforehand: a test outside an audit session
+            _keep(pytestconfig, collect(host, name, pytestconfig.getoption("bulkhead_host_timeout")))
     return states[name]
 
 
-@pytest.fixture
-def audit_config(request: pytest.FixtureRequest) -> AuditConfig:
+@pytest.fixture(scope="session")
+def audit_config(pytestconfig: pytest.Config) -> AuditConfig:
     """Fleet-specific settings from ``--bulkhead-config`` (approved registries, allowlists, ...)."""
-    return request.config.stash[_config_key]
+    return pytestconfig.stash[_config_key]
 
 
 def _one_line(text: str) -> str:
@@ -212,16 +257,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             (_REASON, reason or ""),
         ]
     )
-    # The host's facts ride along with its first report, so that they reach an xdist controller.
-    facts = item.config.stash[_facts_key].get(host)
-    facts_sent = item.config.stash[_facts_sent_key]
-    if facts is not None and host not in facts_sent:
-        facts_sent.add(host)
-        report.user_properties.append((_FACTS, json.dumps(facts)))
 
 
 class _Recorder:
-    """Lives in the controlling pytest process: folds test reports into control results."""
+    """Folds test reports into control results and writes the reports at the end."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -231,8 +270,6 @@ class _Recorder:
         if _CONTROL not in properties:
             return
         book = self.config.stash[_book_key]
-        if _FACTS in properties:
-            self.config.stash[_facts_key][properties[_HOST]] = json.loads(properties[_FACTS])
         for line in (properties[_REASON] or "").splitlines() or [""]:
             book.record(
                 properties[_HOST],
@@ -243,8 +280,6 @@ class _Recorder:
             )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if hasattr(self.config, "workerinput"):
-            return  # an xdist worker: the controller writes the reports
         book = self.config.stash[_book_key]
         catalogue = self.config.stash[_catalogue_key]
         waivers = self.config.stash[_waivers_key]

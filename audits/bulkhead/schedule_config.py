@@ -8,7 +8,9 @@ inventory: /etc/bulkhead/hosts.yml
 limit: "web*"
 connection: ssh
 sudo: false
-parallel: 4
+parallel: 16                         # hosts collected at once
+host_timeout: 120                    # seconds; a slower host is an error for that host
+ssh_config: /etc/bulkhead/ssh_config
 controls: [5.4, 5.15]                # or sections, exclude_controls, exclude_sections
 fail_on: high
 waivers: /etc/bulkhead/waivers.yml
@@ -31,13 +33,14 @@ from bulkhead.catalogue import SEVERITIES
 from bulkhead.history import DEFAULT_KEEP
 from bulkhead.yamlfile import read_yaml
 
-_TEXT_OPTIONS = ("hosts", "inventory", "limit", "connection", "waivers", "settings")
+_TEXT_OPTIONS = ("hosts", "inventory", "limit", "connection", "ssh_config", "waivers", "settings")
 _LIST_OPTIONS = ("controls", "sections", "exclude_controls", "exclude_sections")
 KNOWN_KEYS = {
     "history",
     "keep",
     "sudo",
     "parallel",
+    "host_timeout",
     "fail_on",
     "hook",
     "hook_timeout",
@@ -108,8 +111,9 @@ def parse_schedule(document: Any) -> Schedule:
     for key in _LIST_OPTIONS:
         if key in document:
             options[key] = _listed(key, document[key])
-    if "parallel" in document:
-        options["parallel"] = _positive("parallel", document["parallel"])
+    for key in ("parallel", "host_timeout"):
+        if key in document:
+            options[key] = _positive(key, document[key])
     if "sudo" in document:
         if not isinstance(document["sudo"], bool):
             raise ScheduleError(f"sudo: expected true or false, got {document['sudo']!r}")

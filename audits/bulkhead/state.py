@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkhead.facts import HostState
+from bulkhead.fleet import HostTimeout, prepare_backend, timed_out
 
 COLLECTOR_DIR = Path(__file__).parent / "collector"
 # The name the collector's package takes on the target: never the auditing side's own package,
@@ -73,10 +74,29 @@ def bootstrap_command() -> str:
     )
 
 
-def collect(testinfra_host: Any, name: str) -> HostState:
+def _backends(testinfra_host: Any) -> list[Any]:
+    """The backend, and for ansible:// the ssh/docker/local backend it hands the command to."""
+    backend = testinfra_host.backend
+    found = [backend]
+    if getattr(backend, "NAME", "") == "ansible" and not backend.force_ansible:
+        inner = backend.ansible_runner.get_host(
+            backend.host, ssh_config=backend.ssh_config, ssh_identity_file=backend.ssh_identity_file
+        )
+        if inner is not None:
+            found.append(inner.backend)
+    return found
+
+
+def collect(testinfra_host: Any, name: str, timeout: float | None = None) -> HostState:
+    """The host's state in one round trip; with a timeout, a collection that outlasts it is an error."""
     started = time.monotonic()
     try:
+        if timeout is not None:
+            for backend in _backends(testinfra_host):
+                prepare_backend(backend, timeout)
         result = testinfra_host.run("python3 -c %s", bootstrap_command())
+    except HostTimeout:
+        return timed_out(name, timeout or 0, time.monotonic() - started)
     except Exception as error:  # backend failures (ssh refused, container gone) differ per backend
         return HostState(name, {}, time.monotonic() - started, f"cannot reach {name}: {error}")
     elapsed = time.monotonic() - started

@@ -1,4 +1,5 @@
-"""Several targets audited in parallel (pytest-xdist): outcomes and host facts reach the controller."""
+"""Several targets audited in parallel (one process, states collected concurrently): outcomes and host facts
+reach the reports."""
 
 import json
 import subprocess

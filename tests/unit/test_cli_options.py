@@ -36,8 +36,8 @@ def test_selection_waivers_and_parallelism_reach_the_plugin():
         "--bulkhead-exclude-controls=5.14",
         "--bulkhead-waivers=w.yml",
         "--bulkhead-html=r.html",
-        "--numprocesses=3",
-        "--dist=loadgroup",
+        "--bulkhead-parallel=3",
+        "--bulkhead-host-timeout=120",
         "--hosts=local://",
     ):
         assert expected in arguments

@@ -115,7 +115,7 @@ def test_each_run_collects_the_hosts_state_again(pytester, monkeypatch):
 
     calls = []
 
-    def fake_collect(host, name):
+    def fake_collect(host, name, timeout=None):
         calls.append(name)
         return HostState(name, {})
 

@@ -203,3 +203,15 @@ def test_without_a_listener_the_line_goes_to_stderr_with_a_journald_priority_pre
     (tmp_path / "log").touch()  # exists, but nobody listens
     assert SyslogLine("auto", str(tmp_path / "log")).send(6, "audit x: compliant") == "stderr"
     assert capsys.readouterr().err == "<6>bulkhead: audit x: compliant\n"
+
+
+def test_a_fleet_schedule_bounds_hosts_in_flight_and_their_time(tmp_path):
+    schedule = schedule_for(tmp_path, parallel=32, host_timeout=30, ssh_config="/etc/bulkhead/ssh_config")
+    argv = schedule.audit_argv()
+    assert {"--parallel=32", "--host-timeout=30", "--ssh-config=/etc/bulkhead/ssh_config"} <= set(argv)
+    from bulkhead.cli import build_parser
+
+    parsed = build_parser().parse_args(argv)
+    assert (parsed.parallel, parsed.host_timeout, parsed.ssh_config) == (32, 30.0, "/etc/bulkhead/ssh_config")
+    with pytest.raises(ScheduleError, match="host_timeout: expected a whole number of at least 1"):
+        schedule_for(tmp_path, host_timeout=0)
