@@ -25,18 +25,22 @@ cp tests/conftest.py "$stage/tests/"
 collection=collections/ansible_collections/bulkhead/hardening
 mkdir -p "$stage/tests/tree/ansible_collections/bulkhead/hardening"
 cp -r "$collection/tests" "$collection/roles" "$stage/tests/tree/ansible_collections/bulkhead/hardening/"
-# Some tests read repository files by path (the catalogue, roles, README, the collector's source).
-for item in audits collections playbooks inventories molecule scripts README.md; do cp -r "$item" "$stage/$item"; done
+# Some tests read repository files by path (the catalogue, roles, README, constraints, the
+# execution environment...): every other tracked top-level entry is copied as it is.
+mapfile -t others < <(git ls-files | cut -d/ -f1 | sort -u | grep -vx tests)
+for item in "${others[@]}"; do cp -r "$item" "$stage/$item"; done
+also_copy=$(printf '"%s", ' "${others[@]}")
 find "$stage" -name __pycache__ -prune -exec rm -rf {} +
 
-cat >"$stage/pyproject.toml" <<'TOML'
+echo >>"$stage/pyproject.toml"
+cat >>"$stage/pyproject.toml" <<TOML
 [tool.mutmut]
 source_paths = ["src"]
 only_mutate = [
     "src/bulkhead/checks/*",
     "src/ansible_collections/bulkhead/hardening/plugins/module_utils/*",
 ]
-also_copy = ["audits", "collections", "playbooks", "inventories", "molecule", "scripts", "README.md"]
+also_copy = [${also_copy%, }]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
 pytest_add_cli_args_test_selection = ["tests/unit", "tests/tree/ansible_collections/bulkhead/hardening/tests/unit"]
 TOML

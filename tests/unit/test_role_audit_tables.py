@@ -24,8 +24,9 @@ from bulkhead.collector import host as collector
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "collections" / "ansible_collections" / "bulkhead" / "hardening"
 ROLE_VARS = yaml.safe_load((COLLECTION / "roles" / "container_host" / "vars" / "main.yml").read_text())
-# The collection's module_utils, as its own unit tests import them (ansible_collections.bulkhead.*).
-sys.path.insert(0, str(ROOT / "collections"))
+# The collection's module_utils, as its own unit tests import them (ansible_collections.bulkhead.*);
+# appended, so a copy already on the path (make mutation's mutated one) comes first.
+sys.path.append(str(ROOT / "collections"))
 
 
 def audit_paths(monkeypatch) -> dict:
