@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bulkhead.catalogue import Catalogue, load_catalogue
+from bulkhead.checks.image_assurance import image_inventory
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 from bulkhead.reasons import short_reason
@@ -158,6 +159,7 @@ def state(host: Any, request: pytest.FixtureRequest) -> HostState:
         listed = container_list(states[name])
         if listed is not None:
             summary["container_list"] = listed
+        summary["images_in_use"] = image_inventory(states[name], request.config.stash[_config_key])
         request.config.stash[_facts_key][name] = summary
     return states[name]
 
