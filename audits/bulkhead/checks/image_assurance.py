@@ -129,12 +129,13 @@ def sanctioned_base(state: HostState, settings: AuditConfig) -> Findings:
 
 
 def registry_of(image: Image) -> str:
-    """The registry part of the image's first name ('docker.io' for short names, '' for none)."""
-    names = [tag for tag in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []) if "<none>" not in tag]
-    if not names:
+    """The registry the image was pulled from (its first repo digest; 'docker.io' for short names);
+    '' for an image with no repo digest: built or imported locally, never pulled."""
+    digests = [digest for digest in image.get("RepoDigests") or [] if "<none>" not in digest]
+    if not digests:
         return ""
-    first = names[0].split("/", 1)[0]
-    return first if "/" in names[0] and ("." in first or ":" in first or first == "localhost") else "docker.io"
+    first = digests[0].split("/", 1)[0]
+    return first if "/" in digests[0] and ("." in first or ":" in first or first == "localhost") else "docker.io"
 
 
 def image_inventory(state: HostState, settings: AuditConfig, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -69,7 +69,9 @@ def images_in_use(host_facts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     merged: dict[str, dict[str, Any]] = {}
     for host, facts in host_facts.items():
         for row in facts.get("images_in_use") or []:
-            entry = merged.setdefault(row["id"], {**row, "containers": []})
+            digest = (row.get("digests") or [row["id"]])[0]
+            short = digest.rsplit("@", 1)[-1][:19]
+            entry = merged.setdefault(row["id"], {**row, "containers": [], "digest": digest, "digest_short": short})
             entry["containers"] += [f"{host}: {name}" for name in row.get("containers") or []]
     return sorted(merged.values(), key=lambda row: row["image"])
 

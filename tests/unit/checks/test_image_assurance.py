@@ -17,7 +17,7 @@ from bulkhead.checks import REGISTRY
 from bulkhead.checks.image_assurance import image_inventory, registry_of, sanctioned
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
-from bulkhead.report.html import images_in_use
+from bulkhead.report.html import html_report, images_in_use
 from bulkhead.results import Outcome, ResultBook
 from bulkhead.scans import ScanReportError, load_scan_reports, parse_report
 from bulkhead.waivers import WaiverError, apply_waivers, load_waivers
@@ -236,10 +236,12 @@ def test_base_of_an_image_without_sbom_is_unknown_and_no_allow_list_is_not_appli
 
 def test_sanctioned_and_registry_helpers():
     assert sanctioned("debian:12", ["debian"]) and not sanctioned("debian:12", ["debian:11"])
-    assert registry_of(image(tags=("registry.example.com:5000/app:1",))) == "registry.example.com:5000"
-    assert registry_of(image(tags=("app:1",))) == "docker.io"
-    assert registry_of(image(tags=("localhost/app:1",))) == "localhost"
-    assert registry_of(image(tags=())) == ""
+    digest = "@sha256:" + "d" * 64
+    assert registry_of(image(digests=("registry.example.com:5000/app" + digest,))) == "registry.example.com:5000"
+    assert registry_of(image(digests=("app" + digest,))) == "docker.io"
+    assert registry_of(image(digests=("library/app" + digest,))) == "docker.io"
+    assert registry_of(image(digests=("localhost/app" + digest,))) == "localhost"
+    assert registry_of(image(tags=("registry.example.com/app:1",))) == ""  # never pulled: built here
 
 
 # --- Reports: reading Trivy and Grype ------------------------------------------------------------
@@ -358,4 +360,7 @@ def test_image_inventory_and_the_html_table(tmp_path):
     merged = images_in_use({"web-1": {"images_in_use": [row]}, "web-2": {"images_in_use": [row]}})
     assert merged[0]["containers"] == ["web-1: web", "web-1: worker", "web-2: web", "web-2: worker"]
     json.dumps(merged)  # it goes into the JSON report as it is
+    page = html_report(ResultBook(), load_catalogue(), {"web-1": {"images_in_use": [row]}})
+    assert "Images in use" in page and "registry.example.com" in page and "web-1: worker" in page
+    assert "critical 1, high 2" in page and f'title="{APP_DIGEST}"' in page
     assert image_inventory(state(containers=[]), AuditConfig()) == []
