@@ -15,7 +15,7 @@ from typing import Any
 from bulkhead.checks.containers import Container, Image, image_name, images_in_use, users_of
 from bulkhead.checks.registry import Findings, HostCheck
 from bulkhead.config import AuditConfig
-from bulkhead.facts import HostState, NotApplicable
+from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 from bulkhead.scans import ScanIndex, ScanReport, Vulnerability, at_or_above, latest_per_tool
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "negligible", "unknown")
@@ -142,11 +142,11 @@ def image_inventory(state: HostState, settings: AuditConfig, now: datetime | Non
     """Per image in use, for reports: digest, registry, base, SBOM package count, scan age, vulnerabilities."""
     try:
         used = images_in_use(state)
-    except Exception:  # no running containers, or facts unreadable: nothing to list
+    except (NotApplicable, FactUnavailable):  # no running containers, or facts unreadable: nothing to list
         return []
     try:
         sboms = state.fact("image_sboms")
-    except Exception:
+    except FactUnavailable:
         sboms = {}
     rows = []
     for image, containers in used.values():

@@ -364,3 +364,6 @@ def test_image_inventory_and_the_html_table(tmp_path):
     assert "Images in use" in page and "registry.example.com" in page and "web-1: worker" in page
     assert "critical 1, high 2" in page and f'title="{APP_DIGEST}"' in page
     assert image_inventory(state(containers=[]), AuditConfig()) == []
+    assert image_inventory(HostState("web-1", {}, collection_error="cannot reach web-1"), AuditConfig()) == []
+    [unknown] = image_inventory(state(sboms="unreadable"), AuditConfig())
+    assert unknown["packages"] is None and unknown["vulnerabilities"] is None
