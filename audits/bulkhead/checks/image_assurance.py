@@ -46,10 +46,11 @@ def sbom_present(state: HostState, settings: AuditConfig) -> Findings:
 
 
 def fixable_vulnerabilities(state: HostState, settings: AuditConfig) -> Findings:
+    used = images_in_use(state)  # first: an unreachable host is an error, never not applicable
     scans = _scans(settings)
     threshold = settings.get("vulnerability_threshold")
     findings = []
-    for image, containers in images_in_use(state).values():
+    for image, containers in used.values():
         seen: dict[tuple[str, str], tuple[Vulnerability, list[str]]] = {}
         for report in latest_per_tool(image_reports(image, scans)):
             for vulnerability in report.vulnerabilities:
@@ -70,10 +71,11 @@ def scan_age_days(report: ScanReport, now: datetime | None = None) -> int:
 
 
 def scanned_recently(state: HostState, settings: AuditConfig, now: datetime | None = None) -> Findings:
+    used = images_in_use(state)
     scans = _scans(settings)
     limit = settings.get("max_scan_age_days")
     findings = []
-    for image, containers in images_in_use(state).values():
+    for image, containers in used.values():
         reports = image_reports(image, scans)
         if not reports:
             findings.append(
@@ -104,12 +106,13 @@ def sanctioned(distro: str, allowed: list[str]) -> bool:
 
 
 def sanctioned_base(state: HostState, settings: AuditConfig) -> Findings:
+    used = images_in_use(state)
     allowed = settings.get("approved_base_distributions")
     if not allowed:
         raise NotApplicable("no sanctioned base distributions configured (audit setting approved_base_distributions)")
     sboms = state.fact("image_sboms")
     findings = []
-    for image, containers in images_in_use(state).values():
+    for image, containers in used.values():
         sbom = _sbom_of(image, sboms)
         distro = distribution(sbom)
         if sbom is None:

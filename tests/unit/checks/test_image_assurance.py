@@ -178,6 +178,13 @@ def test_without_scan_reports_the_scan_controls_do_not_apply():
             judge(control_id, state(), AuditConfig())
 
 
+@pytest.mark.parametrize("control_id", ["BH-4.17", "BH-4.18", "BH-4.19", "BH-4.20"])
+def test_an_unreachable_host_is_an_error_whatever_the_settings(control_id):
+    unreachable = HostState("web-1", {}, collection_error="cannot reach web-1")
+    with pytest.raises(FactUnavailable, match="cannot reach web-1"):
+        judge(control_id, unreachable, AuditConfig())
+
+
 # --- BH-4.19: a recent scan of every image in use ------------------------------------------------
 
 
