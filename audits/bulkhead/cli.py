@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bulkhead import __version__, admin_access
+from bulkhead import __version__, admin_access, sbom
 from bulkhead.audit import EXIT_ERROR, run_audit
 from bulkhead.catalogue import SEVERITIES, CatalogueError
 from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL
@@ -173,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     scheduled.set_defaults(run=_scheduled)
 
     admin_access.register(commands)
+    sbom.add_arguments(commands)
     gate_commands.add_arguments(commands)
     return parser
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bulkhead.scans import SEVERITIES, ScanIndex, ScanReportError, load_scan_reports
 from bulkhead.yamlfile import read_yaml
 
 
@@ -39,6 +40,16 @@ KNOWN_KEYS: dict[str, Key] = {
         " (BH-4.11, BH-4.13, BH-4.14); mirrors the Ansible variable bulkhead_approved_registries",
     ),
     "rootless_users": Key(list, [], "users whose Docker engine must run rootless (BH-2.21)"),
+    "scan_reports_dir": Key(
+        str, "", "directory on the audit host holding Trivy and Grype JSON reports (BH-4.18, BH-4.19); empty: none"
+    ),
+    "vulnerability_threshold": Key(
+        str, "high", "lowest severity (low, medium, high, critical) of a fixable vulnerability that fails BH-4.18"
+    ),
+    "max_scan_age_days": Key(int, 7, "oldest acceptable vulnerability scan of an image in use, in days (BH-4.19)"),
+    "approved_base_distributions": Key(
+        list, [], "base distributions images may be built on: os-release ID, or ID:VERSION_ID (BH-4.20)"
+    ),
     "engine_max_superseded_days": Key(
         int, 180, "days an upstream engine series may run after a newer series was released (CIS 1.2.2)"
     ),
@@ -49,6 +60,8 @@ KNOWN_KEYS: dict[str, Key] = {
 class AuditConfig:
     values: dict[str, Any] = field(default_factory=dict)
     source: str = "defaults"
+    # The scanner reports of ``scan_reports_dir``, read once when the settings are loaded.
+    scans: ScanIndex | None = None
 
     def get(self, key: str) -> Any:
         if key not in KNOWN_KEYS:
@@ -70,4 +83,14 @@ def load_config(path: Path | None) -> AuditConfig:
         expected = KNOWN_KEYS[key].kind
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
             raise ConfigError(f"{path}: setting {key!r} must be a {expected.__name__}, got {value!r}")
-    return AuditConfig(dict(document), str(path))
+    threshold = document.get("vulnerability_threshold", KNOWN_KEYS["vulnerability_threshold"].default)
+    if threshold not in SEVERITIES:
+        raise ConfigError(f"{path}: vulnerability_threshold must be one of {', '.join(SEVERITIES)}, got {threshold!r}")
+    scans = None
+    if document.get("scan_reports_dir"):
+        directory = path.parent / Path(document["scan_reports_dir"]).expanduser()
+        try:
+            scans = load_scan_reports(directory)
+        except ScanReportError as error:
+            raise ConfigError(f"{path}: scan_reports_dir: {error}") from None
+    return AuditConfig(dict(document), str(path), scans)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bulkhead.catalogue import Catalogue, load_catalogue
+from bulkhead.checks.image_assurance import image_inventory
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL, FleetCollection, start_collection
@@ -166,6 +167,7 @@ def _keep(config: pytest.Config, host_state: HostState) -> None:
     listed = container_list(host_state)
     if listed is not None:
         summary["container_list"] = listed
+    summary["images_in_use"] = image_inventory(host_state, config.stash[_config_key])
     config.stash[_facts_key][host_state.host] = summary
 
 

@@ -6,6 +6,7 @@ A waivers file (YAML) holds a list, or ``{waivers: [...]}``, of entries::
       host: "web-*"                # host name pattern (fnmatch), default "*"
       group: webservers            # or an Ansible inventory group (needs --inventory)
       container: "legacy-*"        # container or image name pattern, default: any finding
+      cve: CVE-2024-1234           # only findings naming this vulnerability ID (BH-4.18)
       justification: Vendor image, limits set by the orchestrator (TICKET-123)
       expires: 2027-03-31          # required; from that day on the waiver stops waiving
 
@@ -30,7 +31,7 @@ from bulkhead.yamlfile import read_yaml
 
 # Findings name their object first: "container web: ...", "image nginx:1.25: ...".
 _OBJECT = re.compile(r"^(?:container|image|overlay network) (?P<name>[^\s:\[]+(?::[^\s:\[]+)?)(?: \[[^\]]*\])?:")
-_FIELDS = {"control", "host", "group", "container", "justification", "expires"}
+_FIELDS = {"control", "host", "group", "container", "cve", "justification", "expires"}
 
 
 class WaiverError(ValueError):
@@ -45,11 +46,13 @@ class Waiver:
     host: str = "*"
     group: str | None = None
     container: str | None = None
+    cve: str | None = None
     index: int = 0
 
     def label(self) -> str:
         where = f"group {self.group}" if self.group else f"host {self.host}"
         what = f", container {self.container}" if self.container else ""
+        what += f", {self.cve}" if self.cve else ""
         return f"waiver #{self.index} ({self.control}, {where}{what})"
 
     def covers_host(self, host: str, groups: set[str]) -> bool:
@@ -58,6 +61,8 @@ class Waiver:
         return fnmatch.fnmatchcase(host, self.host)
 
     def covers_finding(self, finding: str) -> bool:
+        if self.cve is not None and not re.search(rf"(?<![\w-]){re.escape(self.cve)}(?![\w-])", finding, re.IGNORECASE):
+            return False
         if self.container is None:
             return True
         match = _OBJECT.match(finding)
@@ -98,7 +103,7 @@ def _parse(path: Path, index: int, entry: Any, catalogue: Catalogue) -> Waiver:
         raise WaiverError(f"{label}: expires {expires!r} is not a date (YYYY-MM-DD)")
     if "host" in entry and "group" in entry:
         raise WaiverError(f"{label}: give a host pattern or a group, not both")
-    for name in ("host", "group", "container", "justification"):
+    for name in ("host", "group", "container", "cve", "justification"):
         if name in entry and not isinstance(entry[name], str):
             raise WaiverError(f"{label}: {name} must be a string, got {entry[name]!r}")
     return Waiver(
@@ -108,6 +113,7 @@ def _parse(path: Path, index: int, entry: Any, catalogue: Catalogue) -> Waiver:
         host=entry.get("host", "*"),
         group=entry.get("group"),
         container=entry.get("container"),
+        cve=entry.get("cve"),
         index=index,
     )
 

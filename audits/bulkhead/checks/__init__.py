@@ -11,6 +11,7 @@ from bulkhead.checks import (
     docker_daemon,
     docker_files,
     host,
+    image_assurance,
     images_approved,
     podman,
     security_operations,
@@ -33,6 +34,7 @@ from bulkhead.checks.registry import (
 for _module in (
     container_images,
     container_runtime,
+    image_assurance,
     images_approved,
     podman,
     security_operations,

@@ -12,6 +12,8 @@ from .docker import daemon_json
 from .facts import FactError, read_optional, read_text, run
 
 BASELINE = "/var/lib/bulkhead/baseline.json"
+# Where `bulkhead sbom` keeps one SBOM per image ID and its index.json (BULKHEAD_SBOM_DIR: tests).
+SBOM_DIR = "/var/lib/bulkhead/sbom"
 
 
 def content_trust():
@@ -78,6 +80,39 @@ def integrity_baseline():
         raise FactError("{} is not a Bulkhead baseline (no 'files' object)".format(BASELINE))
     current = {"files": {path: _sha256(path) for path in recorded["files"]}}
     return {"path": BASELINE, "recorded": recorded, "current": current}
+
+
+def image_sboms():
+    """The SBOMs `bulkhead sbom` keeps: image ID -> file, package count, base distribution, digests.
+
+    Only its index is read (never the SBOMs' contents), and only entries whose file exists. No
+    directory or no index is no SBOM at all; an unreadable or malformed index is an error.
+    """
+    directory = os.environ.get("BULKHEAD_SBOM_DIR") or SBOM_DIR
+    index_path = os.path.join(directory, "index.json")
+    text = read_optional(index_path)
+    if text is None:
+        return {"directory": directory, "images": {}}
+    try:
+        index = json.loads(text)
+    except ValueError as error:
+        raise FactError("{} is not valid JSON: {}".format(index_path, error)) from None
+    if not isinstance(index, dict) or not isinstance(index.get("images"), dict):
+        raise FactError("{} is not a Bulkhead SBOM index (no 'images' object)".format(index_path))
+    images = {}
+    for image_id, entry in index["images"].items():
+        if not isinstance(entry, dict) or not entry.get("file"):
+            continue
+        if not os.path.isfile(os.path.join(directory, os.path.basename(str(entry["file"])))):
+            continue
+        images[image_id] = {
+            "file": os.path.basename(str(entry["file"])),
+            "packages": entry.get("packages"),
+            "distro": entry.get("distro") or {},
+            "repo_digests": entry.get("repo_digests") or [],
+            "generated": entry.get("generated"),
+        }
+    return {"directory": directory, "images": images}
 
 
 def subordinate_ids():

@@ -64,6 +64,18 @@ def host_section_matrix(book: ResultBook, catalogue: Catalogue) -> dict[str, Any
     return {"sections": sections, "rows": rows}
 
 
+def images_in_use(host_facts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each image in use once across hosts (by image ID), with the containers running it per host."""
+    merged: dict[str, dict[str, Any]] = {}
+    for host, facts in host_facts.items():
+        for row in facts.get("images_in_use") or []:
+            digest = (row.get("digests") or [row["id"]])[0]
+            short = digest.rsplit("@", 1)[-1][:19]
+            entry = merged.setdefault(row["id"], {**row, "containers": [], "digest": digest, "digest_short": short})
+            entry["containers"] += [f"{host}: {name}" for name in row.get("containers") or []]
+    return sorted(merged.values(), key=lambda row: row["image"])
+
+
 def html_report(
     book: ResultBook,
     catalogue: Catalogue,
@@ -133,5 +145,7 @@ def html_report(
         rows=rows,
         matrix=host_section_matrix(book, catalogue) if len(book.hosts) > 1 else None,
         notes=[note for result in results for note in result.notes],
+        images=images_in_use(host_facts),
+        vulnerability_severities=("critical", "high", "medium", "low", "negligible", "unknown"),
         trend=Markup(trend) if trend else "",  # report.trend escapes every name it writes
     )

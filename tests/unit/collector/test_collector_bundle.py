@@ -41,6 +41,7 @@ FACTS = {
     "image_setuid_files",
     "images",
     "integrity_baseline",
+    "image_sboms",
     "journald_config",
     "kernel",
     "kernel_security",
