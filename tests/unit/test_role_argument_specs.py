@@ -57,9 +57,10 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
                 "rescue": [
                     {
                         "ansible.builtin.set_fact": {
-                            "refusals": "{{ refusals | combine({'%s': {'task': ansible_failed_task.name, "
-                            "'msg': ansible_failed_result.msg}}) }}" % role
-                        }
+                            "refusals": "{{ refusals | combine({refused_role: {'task': ansible_failed_task.name,"
+                            " 'msg': ansible_failed_result.msg}}) }}"
+                        },
+                        "vars": {"refused_role": role},
                     }
                 ],
             }
