@@ -8,6 +8,7 @@ task, naming every bad variable, and the play must report nothing changed.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "collections" / "ansible_collections" / "bulkhead" / "hardening" / "roles"
 ROLE_NAMES = sorted(path.parents[1].name for path in ROLES.glob("*/meta/argument_specs.yml"))
+# The venv's, beside this Python (make puts it first on PATH; a bare pytest run may not).
+_BESIDE = Path(sys.executable).with_name("ansible-playbook")
+ANSIBLE_PLAYBOOK = str(_BESIDE) if _BESIDE.exists() else (shutil.which("ansible-playbook") or "ansible-playbook")
 VALIDATION_TASK = "Validating arguments against arg spec 'main'"
 
 # A value Ansible cannot convert to the declared type (strings and paths take anything).
@@ -78,7 +82,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     environment = os.environ | {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     completed = subprocess.run(
         [
-            *("ansible-playbook", "-i", "localhost,", "-c", "local", "--check", str(playbook)),
+            *(ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", "--check", str(playbook)),
             *("-e", f"ansible_python_interpreter={sys.executable}"),
         ],
         capture_output=True,
