@@ -19,6 +19,7 @@ from bulkhead.gate import commands as gate_commands
 from bulkhead.history import DEFAULT_KEEP
 from bulkhead.report.compare import run_compare
 from bulkhead.report.controls_table import controls_markdown, controls_table
+from bulkhead.report.files import ReportWriteError
 from bulkhead.report.history_list import run_history
 
 
@@ -184,6 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except CatalogueError as error:
         print(f"bulkhead: control catalogue: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except ReportWriteError as error:
+        print(
+            f"bulkhead: cannot write the report {error.filename}: {error.strerror}"
+            " (a report already there, if any, is the previous one, unchanged)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
 
 

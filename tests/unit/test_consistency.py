@@ -127,3 +127,90 @@ def test_readme_control_table_is_current():
     text = README.read_text()
     table = text.split("<!-- controls:begin -->", 1)[1].split("<!-- controls:end -->", 1)[0]
     assert table.strip() == controls_markdown().strip(), "README's control table is stale: run `make docs`"
+
+
+NON_CHANGING_MODULES = {"debug", "assert", "fail", "set_fact", "meta", "stat", "slurp"}
+
+
+def _tags(task: dict) -> list[str]:
+    tags = task.get("tags") or []
+    return [tags] if isinstance(tags, str) else list(tags)
+
+
+def _role_of(path: Path) -> str:
+    return path.relative_to(ROLES).parts[0]
+
+
+def role_variables_by_role() -> dict[str, set[str]]:
+    return {
+        spec.parents[1].name: {
+            name
+            for entry_point in yaml.safe_load(spec.read_text())["argument_specs"].values()
+            for name in entry_point.get("options", {})
+        }
+        for spec in ROLES.glob("*/meta/argument_specs.yml")
+    }
+
+
+def test_a_task_tagged_for_a_control_belongs_to_that_controls_remediation():
+    """A control tag on a task of an audit-only control, or in a role that does not declare the
+    control's remediation variable, means the catalogue and the roles disagree about who fixes it."""
+    by_tag = {control.tag: control for control in CATALOGUE}
+    declared = role_variables_by_role()
+    problems = []
+    for path, task in role_tasks():
+        for tag in _tags(task):
+            control = by_tag.get(tag)
+            if control is None:
+                continue
+            where = f"{path.relative_to(ROOT)}: task {task.get('name', '')!r} (tag {tag})"
+            if control.is_audit_only:
+                problems.append(f"{where}: the catalogue calls {control.id} audit-only")
+            elif control.remediation not in declared.get(_role_of(path), set()):
+                problems.append(f"{where}: role {_role_of(path)} does not declare {control.remediation}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_task_a_remediation_variable_switches_is_tagged_for_its_control():
+    """The reverse: a task that changes the host and whose `when` reads a control's remediation
+    variable carries that control's tag (so `--tags cis_X` runs all of X's remediation, and nothing
+    remediates under another name). Tasks of another control (the variable is its precondition) and
+    tasks that change nothing (reads, messages, checks) are not remediations."""
+    remediations = {control.remediation: control for control in CATALOGUE if not control.is_audit_only}
+    problems = []
+    for path, task in role_tasks():
+        if "block" in task or any(key.endswith(("import_tasks", "include_tasks")) for key in task):
+            continue  # the tasks inside carry the tags
+        if any(CONTROL_TAG.match(tag) for tag in _tags(task)) or str(task.get("changed_when")).lower() == "false":
+            continue
+        if any(key.rsplit(".", 1)[-1] in NON_CHANGING_MODULES for key in task):
+            continue
+        conditions = task.get("when") or []
+        text = " ".join(conditions) if isinstance(conditions, list) else str(conditions)
+        for variable in re.findall(r"\b[a-z][a-z0-9_]+\b", text):
+            control = remediations.get(variable)
+            if control is not None and control.tag not in _tags(task):
+                problems.append(
+                    f"{path.relative_to(ROOT)}: task {task.get('name', '')!r} is switched by {variable} "
+                    f"(the remediation of {control.id}) but is not tagged {control.tag}"
+                )
+    assert not problems, "\n".join(problems)
+
+
+def test_a_role_variable_documented_for_a_control_makes_that_control_remediable():
+    """A variable whose argument_specs description cites a control ("CIS 4.5", "BH-1.3") changes the
+    host for it: the catalogue must not call that control audit-only (4.5 did, while a task set
+    DOCKER_CONTENT_TRUST)."""
+    problems = []
+    for spec in sorted(ROLES.glob("*/meta/argument_specs.yml")):
+        for entry_point in yaml.safe_load(spec.read_text())["argument_specs"].values():
+            for name, option in entry_point.get("options", {}).items():
+                description = option.get("description", "")
+                text = " ".join(description) if isinstance(description, list) else str(description)
+                cited = re.findall(r"\bCIS ((?:\d+\.)+\d+)", text) + re.findall(r"\b(BH-\d+(?:\.\d+)+)", text)
+                for control_id in cited:
+                    if control_id in CATALOGUE and CATALOGUE[control_id].is_audit_only:
+                        problems.append(
+                            f"{name} ({spec.parents[1].name}) cites {control_id}, audit-only in the catalogue"
+                        )
+    assert not problems, "\n".join(problems)
