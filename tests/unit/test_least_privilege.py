@@ -97,10 +97,23 @@ def shell_uses_at(path: Path, root: Path) -> list[str]:
         ROOT = saved
 
 
+# Each exception names its file and why the shell is not fed interpolated input.
+JUSTIFIED_SHELL = {
+    # testinfra's run_local, which this replaces to add a deadline, runs its command through /bin/sh:
+    # the command is testinfra's own, built by backend.quote() (shlex quoting), as it always was.
+    "audits/bulkhead/fleet.py": "Popen(..., shell=...)",
+}
+
+
 def test_no_command_goes_through_a_shell():
     sources = python_sources()
     assert len(sources) > 50
-    found = [use for path in sources for use in shell_uses(path)]
+    found = [
+        use
+        for path in sources
+        for use in shell_uses(path)
+        if not use.endswith(JUSTIFIED_SHELL.get(str(path.relative_to(ROOT)), "\0"))
+    ]
     assert not found, "\n".join(found)
 
 
