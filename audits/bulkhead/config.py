@@ -39,6 +39,9 @@ KNOWN_KEYS: dict[str, Key] = {
         " (BH-4.11, BH-4.13, BH-4.14); mirrors the Ansible variable bulkhead_approved_registries",
     ),
     "rootless_users": Key(list, [], "users whose Docker engine must run rootless (BH-2.21)"),
+    "gone_containers_days": Key(
+        int, 1, "containers that stopped or were removed within this many days are judged too (events recorder)"
+    ),
     "engine_max_superseded_days": Key(
         int, 180, "days an upstream engine series may run after a newer series was released (CIS 1.2.2)"
     ),

@@ -155,7 +155,7 @@ def state(host: Any, request: pytest.FixtureRequest) -> HostState:
         summary = host_summary(states[name])
         if summary.get("collection_error"):
             summary["collection_error"] = short_reason(summary["collection_error"])
-        listed = container_list(states[name])
+        listed = container_list(states[name], request.config.stash[_config_key])
         if listed is not None:
             summary["container_list"] = listed
         request.config.stash[_facts_key][name] = summary
