@@ -14,10 +14,13 @@ within the audit setting ``gone_containers_days`` (default 1: a daily schedule s
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from bulkhead.checks.containers import Container
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState
+
+# bulkhead.checks.containers.Container (not imported: the registry imports this module).
+Container = dict[str, Any]
 
 
 def _time(text: object) -> datetime | None:

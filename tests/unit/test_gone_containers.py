@@ -203,3 +203,12 @@ def test_no_recorder_no_documents_and_an_unreadable_directory_is_an_error(tmp_pa
     (tmp_path / "dir" / "broken.json").write_text("{not json")
     with pytest.raises(FactError, match=r"broken\.json"):
         collector.recorded_containers(str(tmp_path / "dir"))
+
+
+@pytest.mark.parametrize("module", ["bulkhead.recorded", "bulkhead.report.container_list", "bulkhead.checks.registry"])
+def test_imports_first_in_a_fresh_interpreter(module):
+    # The registry imports bulkhead.recorded: neither may need the other half-imported.
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)

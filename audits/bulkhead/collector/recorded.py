@@ -17,6 +17,8 @@ from .engines import _HOST_CONFIG_KEYS
 from .facts import FactError
 
 RECORDED_DIR = "/var/lib/bulkhead-events/containers"
+# Where a recorder keeps its documents elsewhere (its --containers-dir; the integration tests).
+RECORDED_DIR_VARIABLE = "BULKHEAD_RECORDED_DIR"
 MAX_DOCUMENTS = 5000  # the recorder keeps 2000 by default: a bound on what one audit carries
 _KEYS = ("Id", "Name", "Engine", "EngineKind", "EngineMode", "Image", "AppArmorProfile", "ProcessLabel")
 _CONFIG_KEYS = ("User", "Image", "Healthcheck", "EnvNames", "ExposedPorts", "Labels")
@@ -47,8 +49,9 @@ def _reslim(document):
     return slim
 
 
-def recorded_containers(directory=RECORDED_DIR):
+def recorded_containers(directory=None):
     """Every kept container document; [] where no recorder keeps any (no directory)."""
+    directory = directory or os.environ.get(RECORDED_DIR_VARIABLE) or RECORDED_DIR
     try:
         names = sorted(name for name in os.listdir(directory) if name.endswith(".json"))
     except FileNotFoundError:
