@@ -30,7 +30,7 @@ help:
 	@echo "make mutation    mutation testing of the checks and module_utils (mutmut; not in make test)"
 	@echo "make docs        regenerate the control table in README.md from the catalogue"
 	@echo "make constraints re-pin constraints.txt from the venv (after changing dependencies)"
-	@echo "make bench       time full audits with 0, 50, 200 and 500 containers, history disk use (bench/RESULTS.md)"
+	@echo "make bench       time full audits with 0, 50, 200 and 500 containers, history disk use, events recorder cost (bench/RESULTS.md)"
 
 $(STAMPS):
 	@mkdir -p $@
@@ -93,6 +93,7 @@ demo: deps images
 bench: deps engine
 	$(BIN)/python bench/bench.py --write
 	$(BIN)/python bench/history_disk.py --write
+	$(BIN)/python bench/recorder.py --write
 
 # Not part of `make test`: the score and the survivors worth keeping go in bench/RESULTS.md.
 mutation: deps
