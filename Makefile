@@ -17,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help deps constraints engine host-tools images lint unit integration molecule molecule-% sanity test demo bench mutation docs clean
+.PHONY: help deps constraints engine host-tools images lint unit integration molecule molecule-% sanity test demo bench mutation docs collection ee-context ee clean
 
 help:
 	@echo "make demo        harden and audit a disposable local target; reports in reports/"
@@ -28,7 +28,10 @@ help:
 	@echo "make molecule    every molecule scenario: $(SCENARIOS)"
 	@echo "make molecule-X  one scenario"
 	@echo "make mutation    mutation testing of the checks and module_utils (mutmut; not in make test)"
-	@echo "make docs        regenerate the control table in README.md from the catalogue"
+	@echo "make docs        regenerate README.md's control table, the collection README's role table, every role's README.md"
+	@echo "make collection  the collection tarball in dist/ (ansible-galaxy collection build)"
+	@echo "make ee-context  the execution environment's build context in build/ee/context (ansible-builder create)"
+	@echo "make ee          the execution environment image bulkhead-ee:latest (needs a pullable base image)"
 	@echo "make constraints re-pin constraints.txt from the venv (after changing dependencies)"
 	@echo "make bench       time full audits with 0, 50, 200 and 500 containers, history disk use, events recorder cost (bench/RESULTS.md)"
 
@@ -99,8 +102,25 @@ bench: deps engine
 mutation: deps
 	@bash scripts/mutation.sh
 
+# Generated docs: README.md's control table, the collection README's role table and every role's README.md
+# (from meta/argument_specs.yml): a new role gets its README here. tests/unit/test_docs.py fails when stale.
 docs: deps
 	$(BIN)/python scripts/render_docs.py
+
+# The collection as Galaxy gets it (tests/integration/test_collection_release.py imports and installs one).
+collection: deps
+	$(BIN)/ansible-galaxy collection build --force --output-path dist $(COLLECTION)
+
+# The execution environment for AWX: its build context (collection tarball and wheel from this checkout,
+# ansible-builder from a cached tool venv; nothing is pulled). `make ee` builds the image from it, with
+# podman or docker, where the base image can be pulled: not on these machines.
+EE_CONTEXT := build/ee
+EE_IMAGE ?= bulkhead-ee:latest
+ee-context: deps
+	$(BIN)/python scripts/ee_context.py $(EE_CONTEXT)
+
+ee: ee-context
+	$$(command -v podman || command -v docker) build -f $(EE_CONTEXT)/context/Containerfile -t $(EE_IMAGE) $(EE_CONTEXT)/context
 
 # Not part of `make test`: after a dependency change, pin what the venv now holds (then commit it).
 constraints:
@@ -110,4 +130,4 @@ constraints:
 	@mkdir -p $(STAMPS) && touch $(STAMPS)/venv
 
 clean:
-	rm -rf $(VENV) $(STAMPS) reports
+	rm -rf $(VENV) $(STAMPS) reports dist build/ee

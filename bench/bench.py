@@ -154,6 +154,8 @@ def main() -> int:
         head, _, rest = text.partition("<!-- bench:begin -->")
         _, _, tail = rest.partition("<!-- bench:end -->")
         path.write_text(f"{head}<!-- bench:begin -->\n{result}\n<!-- bench:end -->{tail}")
+    gate_bench = [sys.executable, str(ROOT / "bench" / "gate_bench.py"), *(["--write"] if args.write else [])]
+    subprocess.run(gate_bench, check=True)  # the admission gate's cost (bench/gate_bench.py)
     return 0
 
 

@@ -5,7 +5,11 @@
 # mutmut names mutants after module paths under src/, so the code is staged in .mutation/ as
 #   src/bulkhead/...                 (audits/bulkhead)
 #   src/ansible_collections/...      (collections/ansible_collections)
-#   tests/unit, tests/collection     (their unit tests)
+#   tests/unit                       (the audit's unit tests)
+#   tests/tree/ansible_collections/bulkhead/hardening/{tests,roles}
+#                                    (the collection's unit tests and the role data they read, at
+#                                     their usual depth; its plugins come from src/, the same
+#                                     namespace package, so the tests exercise the mutated code)
 # and mutmut runs there. `cd .mutation && mutmut results` / `mutmut show NAME` afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +22,11 @@ cp -r collections/ansible_collections "$stage/src/ansible_collections"
 cp -r tests/unit "$stage/tests/unit"
 cp tests/conftest.py "$stage/tests/"
 [ -d tests/data ] && cp -r tests/data "$stage/tests/data"
+collection=collections/ansible_collections/bulkhead/hardening
+mkdir -p "$stage/tests/tree/ansible_collections/bulkhead/hardening"
+cp -r "$collection/tests" "$collection/roles" "$stage/tests/tree/ansible_collections/bulkhead/hardening/"
 # Some tests read repository files by path (the catalogue, roles, README, the collector's source).
 for item in audits collections playbooks inventories molecule scripts README.md; do cp -r "$item" "$stage/$item"; done
-unit=collections/ansible_collections/bulkhead/hardening/tests/unit
-cp -r "$unit" "$stage/tests/collection"
-rm -f "$stage/tests/collection/conftest.py"  # it puts the checkout's collections/ first; mutmut puts src/ first
 find "$stage" -name __pycache__ -prune -exec rm -rf {} +
 
 cat >"$stage/pyproject.toml" <<'TOML'
@@ -34,11 +38,13 @@ only_mutate = [
 ]
 also_copy = ["audits", "collections", "playbooks", "inventories", "molecule", "scripts", "README.md"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]
-pytest_add_cli_args_test_selection = ["tests/unit", "tests/collection"]
+pytest_add_cli_args_test_selection = ["tests/unit", "tests/tree/ansible_collections/bulkhead/hardening/tests/unit"]
 TOML
 
 cd "$stage"
-# The checkout's own bulkhead must not shadow the mutated copy.
+# The checkout's own bulkhead and collection (ANSIBLE_CONFIG's collections_path) must not shadow
+# the mutated copies.
+unset ANSIBLE_CONFIG
 PYTHONPATH= mutmut run "$@" || true
 PYTHONPATH= mutmut results --all true >results.txt 2>&1 || true
 python3 - <<'PY'

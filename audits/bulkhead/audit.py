@@ -235,7 +235,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         "--no-header",
         "--tb=no",
         "-rN",
-        "--assert=plain",  # checks state findings with checks.fail(); no assertion rewriting needed
+        "--assert=plain",  # findings come as pytest.fail() from verdict.judge: no assertion rewriting needed
         f"--hosts={resolve_hosts(args)}",
     ]
     if args.inventory:

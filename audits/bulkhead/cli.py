@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from bulkhead import __version__, admin_access
 from bulkhead.audit import EXIT_ERROR, run_audit
 from bulkhead.catalogue import SEVERITIES, CatalogueError
+from bulkhead.gate import commands as gate_commands
 from bulkhead.history import DEFAULT_KEEP
 from bulkhead.report.compare import run_compare
 from bulkhead.report.controls_table import controls_markdown, controls_table
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     scheduled.set_defaults(run=_scheduled)
 
     admin_access.register(commands)
+    gate_commands.add_arguments(commands)
     return parser
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bulkhead.yamlfile import read_yaml
 
 
 class ConfigError(ValueError):
@@ -62,12 +62,7 @@ class AuditConfig:
 def load_config(path: Path | None) -> AuditConfig:
     if path is None:
         return AuditConfig()
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    document = read_yaml(path, ConfigError)
     if document is None:
         return AuditConfig(source=str(path))
     if not isinstance(document, dict):

@@ -1,7 +1,7 @@
 """pytest plugin behind every audit suite: the ``control(id)`` marker, per-host state, reports.
 
 Each audit test verifies one control on one host (testinfra parametrizes tests by host). The
-plugin turns each test's outcome into a control outcome: a finding (``checks.fail`` or a failed
+plugin turns each test's outcome into a control outcome: a finding (a check's findings, or a failed
 assert) is a FAIL, a skip is NOT_APPLICABLE, and anything else that stops a test, above all a fact
 that could not be read, is an ERROR. Outcomes travel in ``report.user_properties`` so that they
 reach the controller under pytest-xdist too.

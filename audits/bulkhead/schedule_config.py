@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bulkhead.catalogue import SEVERITIES
 from bulkhead.history import DEFAULT_KEEP
+from bulkhead.yamlfile import read_yaml
 
 _TEXT_OPTIONS = ("hosts", "inventory", "limit", "connection", "waivers", "settings")
 _LIST_OPTIONS = ("controls", "sections", "exclude_controls", "exclude_sections")
@@ -131,12 +130,7 @@ def parse_schedule(document: Any) -> Schedule:
 
 
 def load_schedule(path: Path) -> Schedule:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScheduleError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ScheduleError(f"{path}: cannot read: {' '.join(str(error).split())}") from None
+    document = read_yaml(path, ScheduleError)
     try:
         return parse_schedule(document)
     except ScheduleError as error:

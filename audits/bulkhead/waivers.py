@@ -24,10 +24,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bulkhead.catalogue import Catalogue
 from bulkhead.results import Outcome, ResultBook
+from bulkhead.yamlfile import read_yaml
 
 # Findings name their object first: "container web: ...", "image nginx:1.25: ...".
 _OBJECT = re.compile(r"^(?:container|image|overlay network) (?P<name>[^\s:\[]+(?::[^\s:\[]+)?)(?: \[[^\]]*\])?:")
@@ -66,12 +65,7 @@ class Waiver:
 
 
 def load_waivers(path: Path, catalogue: Catalogue) -> list[Waiver]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise WaiverError(f"{path}: cannot read: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        raise WaiverError(f"{path}: not valid YAML: {error}") from error
+    document = read_yaml(path, WaiverError)
     if isinstance(document, dict) and set(document) == {"waivers"}:
         document = document["waivers"]
     if document is None:

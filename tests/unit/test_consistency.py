@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bulkhead.catalogue import load_catalogue
+from bulkhead.checks import REGISTRY
 from bulkhead.report.controls_table import controls_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +68,11 @@ def test_every_control_has_an_audit_test():
     markers = audit_markers()
     missing = [control.id for control in CATALOGUE if control.id not in markers]
     assert not missing, f"controls without an audit test marked @pytest.mark.control(ID): {missing}"
+
+
+def test_every_control_is_judged_by_one_registered_check():
+    """One control, one function: the audit, the history and the gate all ask REGISTRY."""
+    assert sorted(set(REGISTRY) ^ {control.id for control in CATALOGUE}) == []
 
 
 def test_every_marked_audit_test_names_a_real_control():

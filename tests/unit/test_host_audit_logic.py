@@ -54,11 +54,17 @@ def test_rules_d_wins_over_the_merged_file():
         ("6.1.0-18-amd64", "Linux version 6.1.0-18-amd64 ... Debian 6.1.76-1 (2024-02-01)", []),
         ("6.1.0-17-amd64", "Linux version 6.1.0-17-amd64 ... Debian 6.1.69-1 (2023-12-30)", ["CVE-2024-1086"]),
         ("6.18.44-fc-v669", "Linux version 6.18.44-fc-v669", []),
+        ("5.8.0", "", ["CVE-2021-22555", "CVE-2022-0185", "CVE-2022-0492", "CVE-2022-0847", "CVE-2024-1086"]),
+        ("5.7.19", "", ["CVE-2021-22555", "CVE-2022-0185", "CVE-2022-0492", "CVE-2024-1086"]),
     ],
 )
 def test_kernel_versions_against_breakout_bugs(release, proc_version, cves):
     version, _source = upstream_version(release, proc_version)
     assert [bug.cve for bug in bugs_affecting(version)] == cves
+
+
+def test_a_release_without_patch_level_is_patch_0():
+    assert upstream_version("5.10") == ((5, 10, 0), "5.10")
 
 
 def test_enterprise_kernels_are_not_judged_by_their_version():

@@ -8,21 +8,24 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 HEADER = """
 import pytest
-from bulkhead.verdict import fail, fail_for_each, not_applicable
-from bulkhead.facts import FactUnavailable
+from bulkhead.facts import FactUnavailable, NotApplicable
 """
 
 CASES = {
     "passes": ("pass", "pass", []),
-    "finding": ("fail('container web runs privileged')", "fail", ["container web runs privileged"]),
+    "finding": (
+        "pytest.fail('container web runs privileged', pytrace=False)",
+        "fail",
+        ["container web runs privileged"],
+    ),
     "findings": (
-        "fail_for_each(['container a runs privileged', '', 'container b runs privileged'])",
+        "pytest.fail('container a runs privileged\\ncontainer b runs privileged', pytrace=False)",
         "fail",
         ["container a runs privileged", "container b runs privileged"],
     ),
     "assertion": ("assert 1 == 2, 'icc is enabled'", "fail", ["icc is enabled"]),
     "skip": (
-        "not_applicable('no rootless engine on this host')",
+        "raise NotApplicable('no rootless engine on this host')",
         "not_applicable",
         ["no rootless engine on this host"],
     ),

@@ -5,7 +5,7 @@ paths and the admin clients and sets kernel parameters; the audit checks those v
 and parameters. Each table exists on both sides (the audit's collector runs on targets with the
 standard library only and cannot read the role's YAML), so this test compares them and names every
 difference. The audit's tables are imported from where they are today: bulkhead.collector
-(ENGINE_PATH_CANDIDATES, ADMIN_CLIENTS, SYSCTL_KEYS, engine_paths) and bulkhead.suites.test_1_host
+(ENGINE_PATH_CANDIDATES, ADMIN_CLIENTS, SYSCTL_KEYS, engine_paths) and bulkhead.checks.kernel
 (HARDENED_MINIMUMS).
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bulkhead.checks.kernel import HARDENED_MINIMUMS
 from bulkhead.collector import host as collector
-from bulkhead.suites import test_1_host
 
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "collections" / "ansible_collections" / "bulkhead" / "hardening"
@@ -97,7 +97,7 @@ def test_docker_sockets_bh_1_2(monkeypatch):
 
 
 def test_sysctl_minimums_bh_1_8():
-    assert weaker_than_the_audit(ROLE_VARS["container_host_sysctl_hardened"], test_1_host.HARDENED_MINIMUMS) == []
+    assert weaker_than_the_audit(ROLE_VARS["container_host_sysctl_hardened"], HARDENED_MINIMUMS) == []
 
 
 def test_the_collector_reads_every_parameter_the_role_sets():

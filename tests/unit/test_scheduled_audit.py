@@ -177,7 +177,7 @@ def test_a_missing_schedule_file_is_one_error_line(tmp_path, capsys):
     assert main(["scheduled-audit", str(tmp_path / "none.yml"), "--log", "stderr"]) == 2
     expected = f"<3>bulkhead: scheduled audit not started: schedule {tmp_path / 'none.yml'}: no such file\n"
     assert capsys.readouterr().err == expected
-    with pytest.raises(ScheduleError, match="cannot read"):
+    with pytest.raises(ScheduleError, match="not valid YAML"):
         (tmp_path / "bad.yml").write_text("history: [unclosed\n")
         load_schedule(tmp_path / "bad.yml")
 

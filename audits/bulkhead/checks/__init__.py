@@ -8,10 +8,14 @@ suites, the history of gone containers, the admission gate.
 from bulkhead.checks import (
     container_images,
     container_runtime,
+    docker_daemon,
+    docker_files,
+    host,
     images_approved,
     podman,
     security_operations,
     swarm,
+    userns_remap,
 )
 from bulkhead.checks.registry import (
     REGISTRY,
@@ -26,7 +30,18 @@ from bulkhead.checks.registry import (
     register,
 )
 
-for _module in (container_images, container_runtime, images_approved, podman, security_operations, swarm):
+for _module in (
+    container_images,
+    container_runtime,
+    images_approved,
+    podman,
+    security_operations,
+    swarm,
+    host,
+    docker_daemon,
+    userns_remap,
+    docker_files,
+):
     register(_module.CHECKS)
 
 __all__ = [

@@ -49,24 +49,36 @@ def dockerd_argv(state: HostState) -> list[str]:
     return list(host_dockerd(state)["argv"])
 
 
-def command_line_value(argv: Sequence[str], flag: str, boolean: bool) -> str | None:
-    """The last value given to ``--flag`` in a dockerd argv, or None when absent."""
-    value = None
+def command_line_values(argv: Sequence[str], *flags: str, boolean: bool = False) -> list[str]:
+    """Every value given to any of ``flags`` on a dockerd command line, in order (``-H x``, ``--host=x``).
+
+    ``argv[0]`` is the program. A ``boolean`` flag given alone (``--icc``) means ``"true"``: pflag
+    never takes the next token as its value. The collector keeps a stdlib copy of this parser
+    (``collector/facts.py`` ``options``); ``tests/data/dockerd_flags.yml`` pins both.
+    """
     tokens = list(argv[1:])
+    values = []
     for index, token in enumerate(tokens):
-        if token == f"--{flag}":
-            if boolean:
-                value = "true"
-            elif index + 1 < len(tokens):
-                value = tokens[index + 1]
-        elif token.startswith(f"--{flag}="):
-            value = token.split("=", 1)[1]
-    return value
+        for flag in flags:
+            if token == flag:
+                if boolean:
+                    values.append("true")
+                elif index + 1 < len(tokens):
+                    values.append(tokens[index + 1])
+            elif token.startswith(flag + "="):
+                values.append(token.split("=", 1)[1])
+    return values
+
+
+def last_value(argv: Sequence[str], *flags: str, boolean: bool = False) -> str | None:
+    """The value dockerd uses for ``flags``: the last one given, or None when absent."""
+    values = command_line_values(argv, *flags, boolean=boolean)
+    return values[-1] if values else None
 
 
 def effective_setting(state: HostState, key: str, default: Any, *, boolean: bool = False) -> Setting:
     """What the running engine was told for daemon.json ``key`` (dockerd flag ``--key``)."""
-    flag_value = command_line_value(dockerd_argv(state), key, boolean)
+    flag_value = last_value(dockerd_argv(state), f"--{key}", boolean=boolean)
     if flag_value is not None:
         return Setting(_as_bool(flag_value) if boolean else flag_value, "command line")
     settings = state.fact("daemon_json")["settings"]
@@ -97,3 +109,15 @@ def daemon_no_new_privileges(state: HostState) -> bool | None:
         return effective_setting(state, "no-new-privileges", False, boolean=True).value is True
     except FactUnavailable:
         return None
+
+
+def daemon_json_settings(state: HostState) -> dict[str, Any]:
+    """The settings in /etc/docker/daemon.json (empty when it does not exist)."""
+    settings: dict[str, Any] = state.fact("daemon_json")["settings"]
+    return settings
+
+
+def docker_info(state: HostState) -> dict[str, Any]:
+    """``docker info`` of the rootful engine."""
+    info: dict[str, Any] = state.fact("docker_info")
+    return info

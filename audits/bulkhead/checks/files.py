@@ -7,10 +7,10 @@ Modes are ceilings compared bitwise: "0644 or more restrictive" means no permiss
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from bulkhead.checks.daemon import command_line_value, dockerd_argv
-from bulkhead.facts import FactUnavailable, HostState
-from bulkhead.verdict import fail_for_each, not_applicable
+from bulkhead.checks.daemon import daemon_json_settings, dockerd_argv, last_value
+from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
 
@@ -25,9 +25,9 @@ def certs_d_files(state: HostState) -> list[str]:
 
 def tls_path(state: HostState, key: str) -> list[str]:
     """The TLS file daemon.json or dockerd's command line names for ``key`` (tlscacert, tlscert, tlskey)."""
-    value = command_line_value(dockerd_argv(state), key, boolean=False)
+    value = last_value(dockerd_argv(state), f"--{key}")
     if value is None:
-        value = state.fact("daemon_json")["settings"].get(key)
+        value = daemon_json_settings(state).get(key)
     return [value] if isinstance(value, str) and value else []
 
 
@@ -39,7 +39,8 @@ def check_files(
     owner: str | None = None,
     group: str | None = None,
     ceiling: int | None = None,
-) -> None:
+) -> list[str]:
+    """Findings for each existing file of ``paths`` (``what`` names them when none exists)."""
     stats = state.fact("docker_file_stats")
     existing = []
     for path in paths:
@@ -48,18 +49,25 @@ def check_files(
         if stats[path]["exists"]:
             existing.append(path)
     if not existing:
-        not_applicable(f"no {what} on this host")
+        raise NotApplicable(f"no {what} on this host")
     findings = []
     for path in existing:
-        entry = stats[path]
-        if owner is not None and entry["owner"] != owner:
-            findings.append(f"{path} is owned by user {entry['owner']}, not {owner}")
-        if group is not None and entry["group"] != group:
-            findings.append(f"{path} is owned by group {entry['group']}, not {group}")
-        if ceiling is not None:
-            mode = int(entry["mode"], 8)
-            if mode & ~ceiling:
-                findings.append(
-                    f"{path} has mode {entry['mode']}, looser than {ceiling:04o} (extra bits {mode & ~ceiling:04o})"
-                )
-    fail_for_each(findings)
+        findings.extend(_file_findings(path, stats[path], owner, group, ceiling))
+    return findings
+
+
+def _file_findings(
+    path: str, entry: dict[str, Any], owner: str | None, group: str | None, ceiling: int | None
+) -> list[str]:
+    findings = []
+    if owner is not None and entry["owner"] != owner:
+        findings.append(f"{path} is owned by user {entry['owner']}, not {owner}")
+    if group is not None and entry["group"] != group:
+        findings.append(f"{path} is owned by group {entry['group']}, not {group}")
+    if ceiling is not None:
+        mode = int(entry["mode"], 8)
+        if mode & ~ceiling:
+            findings.append(
+                f"{path} has mode {entry['mode']}, looser than {ceiling:04o} (extra bits {mode & ~ceiling:04o})"
+            )
+    return findings

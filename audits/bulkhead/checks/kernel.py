@@ -1,4 +1,4 @@
-"""Known container breakout bugs in the Linux kernel, and whether a kernel version has them.
+"""The kernel under the containers: known breakout bugs by version, and hardening parameters.
 
 Containers share the host's kernel, so a kernel bug that turns a process into root on the host
 turns any container into the host. Versions are upstream versions: a distribution that
@@ -9,6 +9,7 @@ which the check says instead of guessing.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 Version = tuple[int, int, int]
@@ -111,3 +112,31 @@ def upstream_version(release: str, proc_version: str = "") -> tuple[Version, str
 
 def bugs_affecting(version: Version) -> list[KernelBug]:
     return [bug for bug in BREAKOUT_BUGS if bug.affects(version)]
+
+
+# sysctl parameters (BH-1.8, BH-1.9) and the least value each needs.
+HARDENED_MINIMUMS = {
+    "fs.protected_hardlinks": 1,
+    "fs.protected_symlinks": 1,
+    "fs.protected_fifos": 1,
+    "fs.protected_regular": 1,
+    "kernel.dmesg_restrict": 1,
+    "kernel.unprivileged_bpf_disabled": 1,
+}
+
+
+def kernel_parameter_findings(values: Mapping[str, str], where: str) -> list[str]:
+    """What is wrong with sysctl ``values`` (configured or live, ``where`` says which)."""
+    findings = []
+    for key, minimum in HARDENED_MINIMUMS.items():
+        value = values.get(key)
+        if value is None:
+            findings.append(f"{key} is not set {where}")
+        elif not value.isdigit() or int(value) < minimum:
+            findings.append(f"{key} is {value} {where}, needs at least {minimum}")
+    namespaces = values.get("user.max_user_namespaces")
+    if namespaces is None:
+        findings.append(f"user.max_user_namespaces is not set {where} (no bound on user namespaces)")
+    elif namespaces == "0":
+        findings.append(f"user.max_user_namespaces is 0 {where}: rootless engines and userns-remap cannot start")
+    return findings

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bulkhead.checks.daemon import command_line_value
+from bulkhead.checks.daemon import last_value
 from bulkhead.facts import FactUnavailable, HostState
 
 # The initial user namespace's map: the process is not in a user namespace of its own.
@@ -64,7 +64,7 @@ def describe_map_line(line: Sequence[int]) -> str:
 
 def userns_remap_setting(state: HostState, engine: dict[str, Any]) -> tuple[str, str]:
     """(value, source) of userns-remap for a rootful engine: its command line, else daemon.json."""
-    flag = command_line_value(engine["argv"], "userns-remap", False)
+    flag = last_value(engine["argv"], "--userns-remap")
     if flag is not None:
         return flag, "command line"
     settings = state.fact("daemon_json")["settings"]

@@ -12,7 +12,9 @@ __metaclass__ = type
 
 import errno
 import fcntl
+import grp
 import os
+import pwd
 import tempfile
 import time
 
@@ -84,3 +86,33 @@ def backup_path(path, now=None):
         candidate = "%s.%s-%d.bak" % (path, stamp, counter)
         counter += 1
     return candidate
+
+
+def file_diff(path, before, after, existing=None, mode=None, uid=0, gid=0):
+    """Ansible's diff of a file's text; the headers also show owner and mode when those change.
+
+    ``existing`` is the file's os.stat() (None for a new file); ``mode``, ``uid`` and ``gid`` are
+    what the module makes them."""
+    diff = {"before": before, "after": after, "before_header": path, "after_header": path}
+    if existing is None or mode is None:
+        return diff
+    if existing.st_uid != uid or existing.st_gid != gid or (existing.st_mode & 0o7777) != mode:
+        diff["before_header"] = "%s (owner %s, mode %04o)" % (
+            path,
+            _owner(existing.st_uid, existing.st_gid),
+            existing.st_mode & 0o7777,
+        )
+        diff["after_header"] = "%s (owner %s, mode %04o)" % (path, _owner(uid, gid), mode)
+    return diff
+
+
+def _owner(uid, gid):
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = str(gid)
+    return "%s:%s" % (user, group)

@@ -5,8 +5,8 @@
 Podman, Buildah and Skopeo read policy.json (JSON), registries.conf and containers.conf (TOML)
 and registries.d/*.yaml. A malformed file already on the host must be reported with its path and
 position, and a rendered file must parse before it is installed. Targets may run a Python without
-``tomllib`` (before 3.11), so a small TOML reader covering what these files use is included; it
-is copied verbatim into ``audits/bulkhead/collector.py`` (a unit test keeps the copies equal).
+``tomllib`` (before 3.11), so a small TOML reader covering what these files use is included (the
+audit needs none: it parses the files the collector brings with Python's own ``tomllib``).
 
 No Ansible imports here, so unit tests exercise it directly.
 """

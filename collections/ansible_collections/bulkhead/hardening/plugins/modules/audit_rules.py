@@ -188,10 +188,13 @@ problems:
 """
 
 import os
-import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import backup_path, write_atomically
+from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
+    backup_path,
+    file_diff,
+    write_atomically,
+)
 from ansible_collections.bulkhead.hardening.plugins.module_utils.audit_rules import (
     AuditRulesError,
     RuleSpec,
@@ -203,6 +206,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.audit_rules imp
     rule_keys,
     validate_spec,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def _mode(value):
@@ -287,7 +291,7 @@ def apply(module):
         "auditd": kernel_status(module, keys),
     }
     if module._diff:
-        result["diff"] = _diff(path, before, after, existing, mode)
+        result["diff"] = file_diff(path, before, after, existing, mode)
     if module.check_mode or not result["changed"]:
         return result
 
@@ -303,21 +307,6 @@ def apply(module):
         os.chown(path, 0, 0)
         os.chmod(path, mode)
     return result
-
-
-def _diff(path, before, after, existing, mode):
-    diff = {"before": before, "after": after, "before_header": path, "after_header": path}
-    if existing is not None and (existing.st_uid or existing.st_gid or (existing.st_mode & 0o7777) != mode):
-        diff["before_header"] = "%s (owner %s, mode %04o)" % (path, _owner(existing.st_uid), existing.st_mode & 0o7777)
-        diff["after_header"] = "%s (owner root, mode %04o)" % (path, mode)
-    return diff
-
-
-def _owner(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 def main():
@@ -343,14 +332,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except AuditRulesError as error:
-        extra = {"problems": error.args[1]} if len(error.args) > 1 else {}
-        module.fail_json(msg=str(error.args[0]), **extra)
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update %s: %s" % (module.params["path"], error))
-    module.exit_json(**result)
+    finish(module, apply, AuditRulesError, details_key="problems")
 
 
 if __name__ == "__main__":

@@ -106,13 +106,18 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import backup_path, write_atomically
+from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
+    backup_path,
+    file_diff,
+    write_atomically,
+)
 from ansible_collections.bulkhead.hardening.plugins.module_utils.containers_config import (
     FORMATS,
     ContainersConfigError,
     check_policy,
     parse,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def _id(value, lookup, kind):
@@ -170,15 +175,7 @@ def apply(module):
         result["malformed"] = malformed
         module.warn("%s; a backup is kept before it is replaced" % malformed)
     if module._diff:
-        result["diff"] = {"before": before, "after": content, "before_header": path, "after_header": path}
-        if attributes_changed:
-            result["diff"]["before_header"] = "%s (uid %d, gid %d, mode %04o)" % (
-                path,
-                stat.st_uid,
-                stat.st_gid,
-                stat.st_mode & 0o7777,
-            )
-            result["diff"]["after_header"] = "%s (uid %d, gid %d, mode %04o)" % (path, uid, gid, mode)
+        result["diff"] = file_diff(path, before, content, stat, mode, uid, gid)
     if module.check_mode or not result["changed"]:
         return result
 
@@ -211,13 +208,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except ContainersConfigError as error:
-        module.fail_json(msg=str(error))
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update %s: %s" % (module.params["path"], error))
-    module.exit_json(**result)
+    finish(module, apply, ContainersConfigError)
 
 
 if __name__ == "__main__":

@@ -122,12 +122,12 @@ conflicts:
 """
 
 import os
-import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
     FileLock,
     backup_path,
+    file_diff,
     write_atomically,
 )
 from ansible_collections.bulkhead.hardening.plugins.module_utils.daemon_json import (
@@ -139,6 +139,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.daemon_json imp
     render,
     safe_mode,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def _mode(module):
@@ -215,19 +216,7 @@ def _apply_locked(module, path, settings, absent, default_mode):
         "restart_needed": content_changed and merged != current,
     }
     if module._diff:
-        result["diff"] = {
-            "before": before_text,
-            "after": after_text,
-            "before_header": path,
-            "after_header": path,
-        }
-        if owner_wrong or mode_wrong:
-            result["diff"]["before_header"] = "%s (owner %s, mode %04o)" % (
-                path,
-                _owner_name(existing.st_uid),
-                existing.st_mode & 0o7777,
-            )
-            result["diff"]["after_header"] = "%s (owner root, mode %04o)" % (path, wanted_mode)
+        result["diff"] = file_diff(path, before_text, after_text, existing, wanted_mode)
     if module.check_mode or not result["changed"]:
         return result
 
@@ -240,13 +229,6 @@ def _apply_locked(module, path, settings, absent, default_mode):
         os.chown(path, 0, 0)
         os.chmod(path, wanted_mode)
     return result
-
-
-def _owner_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 def main():
@@ -273,14 +255,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except DaemonConfigError as error:
-        extra = {"conflicts": error.args[1]} if len(error.args) > 1 else {}
-        module.fail_json(msg=str(error.args[0]), **extra)
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update %s: %s" % (module.params["path"], error))
-    module.exit_json(**result)
+    finish(module, apply, DaemonConfigError, details_key="conflicts")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.file_modes impo
     plan,
     resolve_ids,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def run(module):
@@ -129,13 +130,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = run(module)
-    except FileModesError as error:
-        module.fail_json(msg=str(error))
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot change %s: %s" % (getattr(error, "filename", None) or "a file", error))
-    module.exit_json(**result)
+    finish(module, run, FileModesError, subject="a file")
 
 
 if __name__ == "__main__":

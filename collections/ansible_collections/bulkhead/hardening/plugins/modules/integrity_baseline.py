@@ -95,6 +95,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.integrity_basel
     parse_existing,
     render,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 
 
 def docker_images(module):
@@ -190,15 +191,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except BaselineError as error:
-        module.fail_json(msg=str(error))
-    except ValueError as error:
-        module.fail_json(msg="invalid value: %s" % error)
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update %s: %s" % (module.params["path"], error))
-    module.exit_json(**result)
+    finish(module, apply, (BaselineError, ValueError))
 
 
 if __name__ == "__main__":

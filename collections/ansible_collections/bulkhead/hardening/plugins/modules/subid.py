@@ -155,6 +155,7 @@ from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file imp
     backup_path,
     write_atomically,
 )
+from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 from ansible_collections.bulkhead.hardening.plugins.module_utils.subid import (
     SubidError,
     allocate,
@@ -290,13 +291,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        result = apply(module)
-    except SubidError as error:
-        module.fail_json(msg=str(error))
-    except (IOError, OSError) as error:
-        module.fail_json(msg="cannot update the subordinate id files: %s" % error)
-    module.exit_json(**result)
+    finish(module, apply, SubidError, subject="the subordinate id files")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import pytest
 from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
     FileLock,
     backup_path,
+    file_diff,
     write_atomically,
 )
 
@@ -54,3 +55,29 @@ def test_a_held_lock_raises_the_callers_domain_error(tmp_path):
         fcntl.flock(holder, fcntl.LOCK_EX)
         with pytest.raises(DomainError, match="another run holds"), FileLock(str(lock_path), 0, DomainError):
             pass
+
+
+class Stat:
+    def __init__(self, uid, gid, mode):
+        self.st_uid, self.st_gid, self.st_mode = uid, gid, mode
+
+
+@pytest.mark.parametrize(
+    ("existing", "headers"),
+    [
+        (None, ("/etc/x", "/etc/x")),  # a new file: only the text
+        (Stat(0, 0, 0o100644), ("/etc/x", "/etc/x")),  # owner and mode already right
+        (Stat(0, 0, 0o100666), ("/etc/x (owner root:root, mode 0666)", "/etc/x (owner root:root, mode 0644)")),
+        (Stat(4242, 0, 0o100644), ("/etc/x (owner 4242:root, mode 0644)", "/etc/x (owner root:root, mode 0644)")),
+        (Stat(0, 4242, 0o100644), ("/etc/x (owner root:4242, mode 0644)", "/etc/x (owner root:root, mode 0644)")),
+    ],
+)
+def test_file_diff_headers_show_owner_and_mode_changes(existing, headers):
+    diff = file_diff("/etc/x", "old\n", "new\n", existing, 0o644)
+    assert (diff["before"], diff["after"]) == ("old\n", "new\n")
+    assert (diff["before_header"], diff["after_header"]) == headers
+
+
+def test_file_diff_without_a_wanted_mode_shows_only_the_text():
+    diff = file_diff("/etc/x", "a", "b", Stat(4242, 4242, 0o100777))
+    assert diff == {"before": "a", "after": "b", "before_header": "/etc/x", "after_header": "/etc/x"}

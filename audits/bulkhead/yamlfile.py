@@ -1,0 +1,22 @@
+"""Reading the YAML files a user hands us (settings, waivers, schedules): one line per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def read_yaml(path: Path, error: type[Exception]) -> Any:
+    """The document in ``path``; a missing, unreadable or malformed file raises ``error`` naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as problem:
+        raise error(f"{path}: cannot read: {getattr(problem, 'strerror', None) or problem}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as problem:
+        raise error(f"{path}: not valid YAML: {' '.join(str(problem).split())}") from None
