@@ -33,7 +33,7 @@ help:
 	@echo "make ee-context  the execution environment's build context in build/ee/context (ansible-builder create)"
 	@echo "make ee          the execution environment image bulkhead-ee:latest (needs a pullable base image)"
 	@echo "make constraints re-pin constraints.txt from the venv (after changing dependencies)"
-	@echo "make bench       time full audits with 0, 50, 200 and 500 containers, history disk use, SBOM and image-assurance cost (bench/RESULTS.md)"
+	@echo "make bench       time full audits with 0, 50, 200 and 500 containers, history disk use, SBOM and image-assurance cost, events recorder cost (bench/RESULTS.md)"
 
 $(STAMPS):
 	@mkdir -p $@
@@ -98,6 +98,7 @@ bench: deps engine
 	$(BIN)/python bench/history_disk.py --write
 	$(BIN)/python bench/fleet.py --write
 	flock /tmp/bulkhead-integration.lock $(BIN)/python bench/image_bench.py --write
+	$(BIN)/python bench/recorder.py --write
 
 # Not part of `make test`: the score and the survivors worth keeping go in bench/RESULTS.md.
 mutation: deps

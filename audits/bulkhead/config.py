@@ -50,6 +50,9 @@ KNOWN_KEYS: dict[str, Key] = {
     "approved_base_distributions": Key(
         list, [], "base distributions images may be built on: os-release ID, or ID:VERSION_ID (BH-4.20)"
     ),
+    "gone_containers_days": Key(
+        int, 1, "containers that stopped or were removed within this many days are judged too (events recorder)"
+    ),
     "engine_max_superseded_days": Key(
         int, 180, "days an upstream engine series may run after a newer series was released (CIS 1.2.2)"
     ),

@@ -164,7 +164,7 @@ def _keep(config: pytest.Config, host_state: HostState) -> None:
     summary = host_summary(host_state)
     if summary.get("collection_error"):
         summary["collection_error"] = short_reason(summary["collection_error"])
-    listed = container_list(host_state)
+    listed = container_list(host_state, config.stash[_config_key])
     if listed is not None:
         summary["container_list"] = listed
     summary["images_in_use"] = image_inventory(host_state, config.stash[_config_key])

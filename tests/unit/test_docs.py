@@ -56,28 +56,27 @@ def test_role_readme_documents_every_variable_and_entry_point(role):
 def test_a_new_role_gets_a_readme_and_a_row_from_the_next_make_docs(tmp_path, monkeypatch):
     roles_dir = tmp_path / "roles"
     shutil.copytree(render_docs.ROLES_DIR, roles_dir)
-    new = roles_dir / "audit_schedule"
+    new = roles_dir / "new_role"  # a role that does not exist (audit_schedule does now)
     (new / "tasks").mkdir(parents=True)
     (new / "meta").mkdir()
     (new / "tasks" / "main.yml").write_text(
-        "---\n- name: Install the timer\n  ansible.builtin.debug:\n    msg: hi\n"
-        "  tags: [bh_6.9, audit_schedule_timer]\n"
+        "---\n- name: Install the timer\n  ansible.builtin.debug:\n    msg: hi\n  tags: [bh_6.9, new_role_timer]\n"
     )
     (new / "meta" / "main.yml").write_text(
         "---\ngalaxy_info:\n  description: Schedule audits with a systemd timer\n  license: Apache-2.0\n"
     )
     (new / "meta" / "argument_specs.yml").write_text(
         "---\nargument_specs:\n  main:\n    short_description: Schedule audits\n    options:\n"
-        "      audit_schedule_on_calendar:\n        type: str\n        default: daily\n"
-        "        description: The timer's C(OnCalendar=), see O(audit_schedule_enabled).\n"
+        "      new_role_on_calendar:\n        type: str\n        default: daily\n"
+        "        description: The timer's C(OnCalendar=), see O(new_role_enabled).\n"
     )
     monkeypatch.setattr(render_docs, "ROLES_DIR", roles_dir)
     assert new / "README.md" in render_docs.stale()
     readme = render_docs.outputs()[new / "README.md"]
-    row = "| `audit_schedule_on_calendar` | str | `daily` | The timer's `OnCalendar=`, see `audit_schedule_enabled`. |"
+    row = "| `new_role_on_calendar` | str | `daily` | The timer's `OnCalendar=`, see `new_role_enabled`. |"
     assert row in readme
-    assert "- controls: `bh_6.9`" in readme and "- topics: `audit_schedule_timer`" in readme
-    assert "[`audit_schedule`](roles/audit_schedule/README.md)" in render_docs.roles_markdown()
+    assert "- controls: `bh_6.9`" in readme and "- topics: `new_role_timer`" in readme
+    assert "[`new_role`](roles/new_role/README.md)" in render_docs.roles_markdown()
 
 
 @pytest.mark.parametrize(

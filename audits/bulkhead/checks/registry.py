@@ -10,7 +10,9 @@ Two kinds:
 - a **container check** (``ContainerCheck(function, needs=...)``) takes one container's inspect
   document (as the collector normalises it) and a ``Context`` with the little it needs from the
   host. Registering it also registers its host form, which judges every running container and
-  prefixes each finding with the container (``container web: runs --privileged``).
+  prefixes each finding with the container (``container web: runs --privileged``), and every
+  container the events recorder kept that is gone or stopped since (``bulkhead.recorded``:
+  ``container debug-1 (removed, ran 03:00:12-03:01:40): runs --privileged``).
 
 Each module of checks ends with a ``CHECKS`` table, control ID -> check, which ``bulkhead.checks``
 registers. (A table rather than decorators: mutation testing tools skip decorated functions.)
@@ -25,6 +27,7 @@ from typing import Any
 from bulkhead.checks.containers import Container, Image, describe, running_containers
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.recorded import gone_containers
 
 Findings = list[str]
 Reasons = str | Iterable[str] | None
@@ -116,13 +119,36 @@ def _on_every_running_container(
         context = context_from_facts(state, settings, needs)
         if precondition is not None:
             precondition(context)
-        return [
+        gone = gone_containers(state, settings)
+        try:
+            running = running_containers(state)
+        except NotApplicable:
+            if not gone:
+                raise
+            running = []
+        findings = [
             f"{describe(container)}: {reason}"
-            for container in running_containers(state)
+            for container in running
             for reason in reasons(function(container, context))
         ]
+        return findings + _judge_gone(function, context, gone)
 
     return judge
+
+
+def _judge_gone(function: ContainerJudge, context: Context, gone: list[tuple[Container, str]]) -> Findings:
+    """Containers no longer running that the events recorder kept: same function, their life span in the finding.
+
+    A control that needs what only a running container shows (its processes, 5.6) cannot judge a
+    gone one: FactUnavailable and NotApplicable skip that container, never the control."""
+    findings = []
+    for container, span in gone:
+        try:
+            found = reasons(function(container, context))
+        except (FactUnavailable, NotApplicable):
+            continue
+        findings += [f"{describe(container)} ({span}): {reason}" for reason in found]
+    return findings
 
 
 def reasons(found: Reasons) -> Findings:

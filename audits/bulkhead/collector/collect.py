@@ -29,6 +29,7 @@ from .host import (
     sysctl_live,
 )
 from .podman import containers_conf, containers_policy, containers_registries_conf
+from .recorded import recorded_containers
 
 
 def collect():
@@ -69,6 +70,7 @@ def collect():
         "docker_engines": fact(docker_engines, dockerds, info),
         "container_id_maps": fact(container_id_maps, processes),
         "subordinate_ids": fact(subordinate_ids),
+        "recorded_containers": fact(recorded_containers),
     }
     facts.update(engines.result())
     return facts

@@ -58,7 +58,8 @@ def _containers(document: dict[str, Any], host: str) -> dict[tuple[str, str], bo
     listed = ((document["hosts"].get(host) or {}).get("facts") or {}).get("container_list")
     if listed is None:
         return None
-    return {(item["engine"], item["name"]): bool(item.get("running")) for item in listed}
+    # Gone containers (kept by the events recorder, judged by this audit) were not there to compare.
+    return {(item["engine"], item["name"]): bool(item.get("running")) for item in listed if not item.get("gone")}
 
 
 def compute_drift(

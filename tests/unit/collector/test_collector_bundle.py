@@ -48,6 +48,7 @@ FACTS = {
     "mounts",
     "os_release",
     "rsyslog_config",
+    "recorded_containers",
     "subordinate_ids",
     "sudo_config",
     "sysctl_configured",

@@ -119,11 +119,20 @@ def test_an_unwritable_resume_point_is_not_an_error(tmp_path):
     events.save_since(str(tmp_path / "file" / "last"), 1)  # a file where the directory should be
 
 
-def fake_docker(tmp_path, lines, code=0):
-    """A docker client that prints ``lines`` for `docker events` and records its arguments."""
+def fake_docker(tmp_path, lines, code=0, inspected=None):
+    """A docker client: `docker events` prints ``lines``, `docker container inspect` prints ``inspected``.
+
+    Each call's arguments are appended to ``argv`` (one line per call)."""
     (tmp_path / "events.jsonl").write_text("".join(line + "\n" for line in lines))
+    (tmp_path / "inspect.json").write_text(json.dumps([inspected]) if inspected else "[]")
     script = tmp_path / "docker"
-    script.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/argv\ncat {tmp_path}/events.jsonl\nexit {code}\n')
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {tmp_path}/argv\n'
+        'case " $* " in *" inspect "*) '
+        f'cat {tmp_path}/inspect.json; [ -n "$(cat {tmp_path}/inspect.json | tr -d "[]")" ]; exit $? ;; esac\n'
+        f"cat {tmp_path}/events.jsonl\nexit {code}\n"
+    )
     script.chmod(0o755)
     return str(script)
 
@@ -134,9 +143,11 @@ def test_follow_writes_one_line_per_recorded_event_and_keeps_the_resume_point(tm
     code = events.main(["--docker", docker, "--host", "unix:///x.sock", "--output", str(output), *_state(tmp_path)])
     assert code == 1, "a clean end of `docker events` still exits non-zero, so that systemd restarts the recorder"
     assert output.read_text() == f"bulkhead-events action=create container=web id=0123456789ab image=nginx:1 {STAMP}\n"
-    assert (tmp_path / "argv").read_text().split() == [
+    calls = (tmp_path / "argv").read_text().splitlines()
+    assert calls[0].split() == [
         *("-H", "unix:///x.sock", "events", "--format", "{{json", ".}}", "--filter", "type=container"),
     ]
+    assert calls[1:] == ["-H unix:///x.sock container inspect 0123456789abcdef"], "the created container is inspected"
     assert (tmp_path / "state" / "last").read_text() == str(EVENT["timeNano"])
 
 
@@ -148,3 +159,207 @@ def test_follow_passes_the_clients_failure_on(tmp_path):
 
 def _state(tmp_path):
     return ["--state-file", str(tmp_path / "state" / "last")]
+
+
+# --- kept inspect documents (no container escapes the audit) ------------------------------------------
+
+CONTAINER_ID = "c0ffee" * 10 + "abcd"
+INSPECTED = {
+    "Id": CONTAINER_ID,
+    "Name": "/debug-1",
+    "Image": "sha256:" + "1" * 64,
+    "Config": {
+        "User": "",
+        "Image": "bulkhead-it/busybox:local",
+        "Env": ["PATH=/bin", "DB_PASSWORD=s3cret-value"],
+        "Labels": {"owner": "token-in-a-label"},
+        "Cmd": ["sh", "-c", "echo hunter2"],
+    },
+    "HostConfig": {"PidMode": "host", "Memory": 0, "Binds": ["/etc:/host-etc:ro"]},
+    "State": {"Status": "running", "Running": True, "Pid": 4242},
+    "Mounts": [{"Type": "bind", "Source": "/etc", "Destination": "/host-etc", "RW": False}],
+    "NetworkSettings": {"Networks": {"bridge": {}}, "Ports": {}},
+}
+
+
+def event(action, nanos=1764469212000000000, container_id=CONTAINER_ID):
+    return {
+        "Type": "container",
+        "Action": action,
+        "Actor": {"ID": container_id, "Attributes": {"name": "debug-1", "image": "bulkhead-it/busybox:local"}},
+        "timeNano": nanos,
+    }
+
+
+def recorder_args(tmp_path, docker, *extra):
+    return events.parse_args(["--docker", docker, *_state(tmp_path), *extra])
+
+
+def test_a_created_container_is_kept_without_environment_values_in_a_root_only_file(tmp_path):
+    old = events.os.umask(0)  # the widest umask: the modes must not depend on it
+    try:
+        docker = fake_docker(tmp_path, [], inspected=INSPECTED)
+        path = events.keep(recorder_args(tmp_path, docker), event("create"))
+    finally:
+        events.os.umask(old)
+    assert path == str(tmp_path / "state" / "containers" / f"{CONTAINER_ID}.json")
+    text = Path(path).read_text()
+    for secret in ("s3cret-value", "token-in-a-label", "hunter2"):
+        assert secret not in text
+    kept = json.loads(text)
+    assert kept["Name"] == "debug-1"
+    assert kept["Engine"] == "docker (rootful)"
+    assert kept["Config"]["EnvNames"] == ["DB_PASSWORD", "PATH"]
+    assert kept["HostConfig"]["PidMode"] == "host"
+    assert kept["Recorded"] == {"Created": "2025-11-30T02:20:12.000Z"}
+    assert Path(path).stat().st_mode & 0o777 == 0o600
+    assert Path(path).parent.stat().st_mode & 0o777 == 0o700
+    assert sorted(p.name for p in Path(path).parent.iterdir()) == [f"{CONTAINER_ID}.json"], "no temporary file left"
+
+
+def test_the_life_cycle_is_stamped_on_the_kept_document(tmp_path):
+    docker = fake_docker(tmp_path, [], inspected=INSPECTED)
+    args = recorder_args(tmp_path, docker)
+    second = 10**9
+    events.keep(args, event("create", 1764469212 * second))
+    events.keep(args, event("start", 1764469213 * second))
+    (tmp_path / "inspect.json").write_text("[]")  # gone from the engine: destroy needs no inspect
+    events.keep(args, event("die", 1764469300 * second))
+    path = events.keep(args, event("destroy", 1764469301 * second))
+    assert json.loads(Path(path).read_text())["Recorded"] == {
+        "Created": "2025-11-30T02:20:12.000Z",
+        "Started": "2025-11-30T02:20:13.000Z",
+        "Finished": "2025-11-30T02:21:40.000Z",
+        "Removed": "2025-11-30T02:21:41.000Z",
+    }
+    assert (tmp_path / "argv").read_text().count("inspect") == 2, "create and start inspect; die and destroy do not"
+
+
+@pytest.mark.parametrize(
+    ("change", "kept"),
+    [
+        ({"Type": "image"}, False),
+        ({"Action": "exec_start: sh"}, False),
+        ({"Actor": {"ID": "../../etc/passwd", "Attributes": {}}}, False),
+        ({"Action": "destroy"}, False),
+    ],
+    ids=["not-a-container", "exec", "not-an-id", "destroy-of-an-unknown-container"],
+)
+def test_what_is_not_kept(tmp_path, change, kept):
+    docker = fake_docker(tmp_path, [], inspected=INSPECTED)
+    assert (events.keep(recorder_args(tmp_path, docker), {**event("create"), **change}) is not None) == kept
+    assert not (tmp_path / "etc").exists()
+
+
+def test_a_container_gone_before_it_could_be_inspected_is_said_and_not_kept(tmp_path, capsys):
+    docker = fake_docker(tmp_path, [], inspected=None)
+    assert events.keep(recorder_args(tmp_path, docker), event("create")) is None
+    assert "could not inspect container c0ffeec0ffee (create)" in capsys.readouterr().err
+
+
+def test_no_documents_with_an_empty_containers_dir(tmp_path):
+    docker = fake_docker(tmp_path, [], inspected=INSPECTED)
+    assert events.keep(recorder_args(tmp_path, docker, "--containers-dir", ""), event("create")) is None
+    assert not (tmp_path / "argv").exists(), "nothing is inspected"
+
+
+def test_a_huge_document_is_cut_to_the_size_bound_and_says_so(tmp_path):
+    many = dict(INSPECTED, Mounts=[{"Source": f"/data/{n}", "Destination": f"/d/{n}"} for n in range(5000)])
+    docker = fake_docker(tmp_path, [], inspected=many)
+    path = events.keep(recorder_args(tmp_path, docker, "--max-document-bytes", "8192"), event("create"))
+    kept = json.loads(Path(path).read_text())
+    assert Path(path).stat().st_size <= 8192
+    assert kept["Recorded"]["Truncated"] is True
+    assert len(kept["Mounts"]) == 50
+    assert kept["HostConfig"]["PidMode"] == "host", "what the checks read stays"
+
+
+def test_a_document_that_cannot_fit_is_not_kept(tmp_path, capsys):
+    docker = fake_docker(tmp_path, [], inspected=INSPECTED)
+    assert events.keep(recorder_args(tmp_path, docker, "--max-document-bytes", "100"), event("create")) is None
+    assert "document larger than 100 bytes" in capsys.readouterr().err
+
+
+def test_prune_drops_old_documents_then_the_oldest_beyond_the_count(tmp_path):
+    now = 1_800_000_000
+    for number, age_days in enumerate([0.1, 0.2, 0.3, 8, 30]):
+        path = tmp_path / f"{number:012x}.json"
+        path.write_text("{}")
+        os_time = now - age_days * 86400
+        events.os.utime(path, (os_time, os_time))
+    (tmp_path / "unrelated.txt").write_text("")
+    removed = events.prune(str(tmp_path), keep_days=7, max_documents=2, now=now)
+    assert sorted(Path(path).name for path in removed) == [f"{n:012x}.json" for n in (2, 3, 4)]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "000000000000.json",
+        "000000000001.json",
+        "unrelated.txt",
+    ]
+
+
+def test_follow_keeps_documents_and_prunes(tmp_path):
+    docker = fake_docker(tmp_path, [json.dumps(event("create"))], inspected=INSPECTED)
+    stale = tmp_path / "state" / "containers" / ("a" * 64 + ".json")
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    events.os.utime(stale, (1, 1))
+    events.main(["--docker", docker, "--output", str(tmp_path / "log"), *_state(tmp_path)])
+    assert sorted(path.name for path in stale.parent.iterdir()) == [f"{CONTAINER_ID}.json"]
+
+
+@pytest.mark.parametrize(
+    ("text", "nanos"),
+    [
+        ("2026-11-30T01:15:27.06042311Z", 1796001327060423110),
+        ("2026-11-30T02:15:27.5+01:00", 1796001327500000000),
+        ("2026-11-30T01:15:27Z", 1796001327000000000),
+        ("yesterday", None),
+        (None, None),
+    ],
+    ids=["nanoseconds", "offset", "whole-seconds", "unreadable", "missing"],
+)
+def test_parse_time_nano(text, nanos):
+    assert events.parse_time_nano(text) == nanos
+
+
+def test_podman_events_are_read_in_dockers_shape():
+    podman = {
+        "ContainerExitCode": 137,
+        "ID": CONTAINER_ID,
+        "Image": "localhost/bulkhead-it/busybox:local",
+        "Name": "db",
+        "Status": "died",
+        "Time": "2026-11-30T01:15:27.06042311Z",
+        "Type": "container",
+        "Attributes": {},
+    }
+    line = events.describe(events.normalise(podman))
+    assert line == (
+        "action=die container=db id=c0ffeec0ffee image=localhost/bulkhead-it/busybox:local exit=137 "
+        "time=2026-11-30T01:15:27.060Z"
+    )
+    assert events.normalise(EVENT) is EVENT, "a Docker event is left as it is"
+
+
+@pytest.mark.parametrize(
+    ("argv", "client", "engine"),
+    [
+        ([], ["docker"], "docker (rootful)"),
+        (["--host", "unix:///run/user/0/docker.sock"], ["docker", "-H", "unix:///run/user/0/docker.sock"], None),
+        (["--engine", "podman"], ["podman"], "podman (rootful)"),
+        (
+            ["--engine", "podman", "--user", "alice"],
+            ["runuser", "-u", "alice", "--", "podman"],
+            "podman (rootless, user alice)",
+        ),
+    ],
+    ids=["docker", "rootless-docker", "podman", "rootless-podman"],
+)
+def test_engines(tmp_path, argv, client, engine):
+    args = events.parse_args([*argv, *_state(tmp_path)])
+    assert events.client_argv(args) == client
+    label = events.engine_label(events.engine_of(args))
+    if engine:
+        assert label == engine
+    else:
+        assert label.startswith("docker (rootless, user ")
