@@ -28,6 +28,7 @@ FACTS = {
     "content_trust",
     "daemon_json",
     "docker_engines",
+    "gate_policy",
     "docker_file_stats",
     "docker_group",
     "docker_info",
