@@ -139,5 +139,10 @@ def host_summary(state: HostState) -> dict[str, Any]:
         summary["kernel_security"] = value("kernel_security")
     if value("engine_seconds") is not None:
         summary["engine_collection_seconds"] = value("engine_seconds")
+    # The engine's authorization plugins and the admission gate's modes (bulkhead.gate.audit_notes).
+    info = value("docker_info") or {}
+    summary["authorization_plugins"] = (info.get("Plugins") or {}).get("Authorization") or []
+    if value("gate_policy") is not None:
+        summary["gate_policy"] = value("gate_policy")
     summary["unavailable_facts"] = sorted(name for name, entry in state.facts.items() if "error" in entry)
     return summary

@@ -7,6 +7,7 @@ from . import proc
 from .docker import daemon_json, docker_engines, docker_file_stats, docker_info, docker_networks, dockerd_processes
 from .engines import container_id_maps, engine_facts
 from .facts import Background, fact
+from .gate import gate_policy
 from .host import (
     audit_loaded_rules,
     audit_rules_files,
@@ -71,6 +72,7 @@ def collect():
         "container_id_maps": fact(container_id_maps, processes),
         "subordinate_ids": fact(subordinate_ids),
         "recorded_containers": fact(recorded_containers),
+        "gate_policy": fact(gate_policy),
     }
     facts.update(engines.result())
     return facts

@@ -91,7 +91,16 @@ def run_log(args: argparse.Namespace) -> int:
 
 
 def main_serve(argv: Sequence[str] | None = None) -> int:
-    """The ``bulkhead-gate`` console script: ``bulkhead gate serve`` on its own."""
+    """The ``bulkhead-gate`` console script: ``bulkhead gate serve`` on its own.
+
+    ``--check-policy`` validates ``--policy`` and exits (as ``bulkhead gate check-policy``): the
+    role and the unit validate with this script alone, which needs PyYAML only, not the audit's
+    pytest and testinfra.
+    """
     parser = argparse.ArgumentParser(prog="bulkhead-gate", description="Bulkhead's Docker authorization plugin")
     add_serve_arguments(parser)
-    return run_serve(parser.parse_args(argv))
+    parser.add_argument(
+        "--check-policy", action="store_true", help="validate the --policy file and exit (2 with one line if malformed)"
+    )
+    args = parser.parse_args(argv)
+    return run_check_policy(args) if args.check_policy else run_serve(args)

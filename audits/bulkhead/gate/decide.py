@@ -91,6 +91,12 @@ class Decision:
         return not self.allow or self.break_glass or bool(self.notable)
 
 
+def gated_controls() -> frozenset[str]:
+    """Every control the gate judges at admission (create, update, exec, pull), when its mode is not off."""
+    judged = {control for control in container_controls() if control not in RUNTIME_ONLY}
+    return frozenset(judged | set(EXEC_CONTROLS) | set(IMAGE_CONTROLS))
+
+
 def decide(
     request: AuthzRequest,
     policy: Policy,

@@ -1,3 +1,16 @@
 """Audit suites: each test verifies one catalogue control on one host, from the host's state."""
 
+import pytest
+
+from bulkhead.gate.audit_notes import add_admission_notes
+from bulkhead.pytest_plugin import host_facts, result_book
+
 pytest_plugins = ["bulkhead.pytest_plugin"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Before the reports are written: note what the admission gate enforces (bulkhead.gate.audit_notes)."""
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller has every host's facts
+    add_admission_notes(result_book(session.config), host_facts(session.config))

@@ -38,6 +38,7 @@ FACTS = {
     "engine_seconds",
     "engines",
     "events_recorder",
+    "gate_policy",
     "image_setuid_files",
     "images",
     "integrity_baseline",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulkhead.cli import main
+from bulkhead.gate.commands import main_serve
 from bulkhead.gate.policy import Exception_, PolicyError, load_policy
 
 GOOD = """\
@@ -109,6 +110,16 @@ def test_check_policy_exits_2_with_one_line(tmp_path, capsys):
 def test_check_policy_accepts_a_valid_file(tmp_path, capsys):
     assert main(["gate", "check-policy", str(write(tmp_path, GOOD))]) == 0
     assert "valid: default audit, 2 enforce, 0 audit, 1 off, 2 exception(s)" in capsys.readouterr().out
+
+
+def test_the_gate_script_checks_a_policy_alone(tmp_path, capsys):
+    """bulkhead-gate --check-policy (what the role and the unit run) validates as check-policy does, then exits."""
+    bad = write(tmp_path, "controls:\n  '5.4': enforc\n")
+    assert main_serve(["--policy", str(bad), "--check-policy"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and f"{bad}: controls.5.4: mode 'enforc'" in captured.err
+    assert main_serve(["--policy", str(write(tmp_path, GOOD)), "--check-policy"]) == 0
+    assert "valid: default audit, 2 enforce" in capsys.readouterr().out
 
 
 def test_the_example_policy_is_valid():
