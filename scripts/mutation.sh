@@ -5,7 +5,7 @@
 # mutmut names mutants after module paths under src/, so the code is staged in .mutation/ as
 #   src/bulkhead/...                 (audits/bulkhead)
 #   src/ansible_collections/...      (collections/ansible_collections)
-#   tests/unit                       (the audit's unit tests)
+#   tests/                           (as in the checkout; tests/unit runs)
 #   tests/tree/ansible_collections/bulkhead/hardening/{tests,roles}
 #                                    (the collection's unit tests and the role data they read, at
 #                                     their usual depth; its plugins come from src/, the same
@@ -19,9 +19,7 @@ rm -rf "$stage"
 mkdir -p "$stage/src" "$stage/tests"
 cp -r audits/bulkhead "$stage/src/bulkhead"
 cp -r collections/ansible_collections "$stage/src/ansible_collections"
-cp -r tests/unit "$stage/tests/unit"
-cp tests/conftest.py "$stage/tests/"
-[ -d tests/data ] && cp -r tests/data "$stage/tests/data"
+cp -r tests/. "$stage/tests/"  # every test file the unit tests import or name; only tests/unit runs
 collection=collections/ansible_collections/bulkhead/hardening
 mkdir -p "$stage/tests/tree/ansible_collections/bulkhead/hardening"
 cp -r "$collection/tests" "$collection/roles" "$stage/tests/tree/ansible_collections/bulkhead/hardening/"

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bulkhead.gotime import go_time
+
 # Lowest first; scanners' UNKNOWN and Grype's Negligible rank below low.
 SEVERITIES = ("unknown", "negligible", "low", "medium", "high", "critical")
 
@@ -78,18 +80,8 @@ def severity(text: Any) -> str:
 
 
 def _timestamp(text: Any, path: Path) -> datetime:
-    if isinstance(text, str) and text:
-        value = text.replace("Z", "+00:00")
-        if "." in value:  # Go writes nanoseconds; fromisoformat takes at most microseconds
-            head, tail = value.split(".", 1)
-            digits = len(tail) - len(tail.lstrip("0123456789"))
-            value = f"{head}.{tail[:digits][:6]}{tail[digits:]}"
-        try:
-            stamp = datetime.fromisoformat(value)
-            return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    """When the report says it was made, else when its file was written."""
+    return go_time(text) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
 def parse_trivy(document: dict[str, Any], path: Path) -> ScanReport:

@@ -27,7 +27,7 @@ from typing import Any
 
 from bulkhead.catalogue import Catalogue
 from bulkhead.results import Outcome, ResultBook
-from bulkhead.yamlfile import read_yaml
+from bulkhead.yamlfile import read_yaml, yaml_date
 
 # Findings name their object first: "container web: ...", "image nginx:1.25: ...".
 _OBJECT = re.compile(r"^(?:container|image|overlay network) (?P<name>[^\s:\[]+(?::[^\s:\[]+)?)(?: \[[^\]]*\])?:")
@@ -93,14 +93,9 @@ def _parse(path: Path, index: int, entry: Any, catalogue: Catalogue) -> Waiver:
     control = str(entry["control"])
     if control not in catalogue:
         raise WaiverError(f"{label}: control {control!r} is not in the catalogue")
-    expires = entry["expires"]
-    if isinstance(expires, str):
-        try:
-            expires = date.fromisoformat(expires)
-        except ValueError:
-            raise WaiverError(f"{label}: expires {expires!r} is not a date (YYYY-MM-DD)") from None
-    if not isinstance(expires, date):
-        raise WaiverError(f"{label}: expires {expires!r} is not a date (YYYY-MM-DD)")
+    expires = yaml_date(entry["expires"])
+    if expires is None:
+        raise WaiverError(f"{label}: expires {entry['expires']!r} is not a date (YYYY-MM-DD)")
     if "host" in entry and "group" in entry:
         raise WaiverError(f"{label}: give a host pattern or a group, not both")
     for name in ("host", "group", "container", "cve", "justification"):

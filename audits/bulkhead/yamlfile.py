@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,3 +21,13 @@ def read_yaml(path: Path, error: type[Exception]) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as problem:
         raise error(f"{path}: not valid YAML: {' '.join(str(problem).split())}") from None
+
+
+def yaml_date(value: object) -> date | None:
+    """A date as YAML gives it (unquoted 2027-03-31) or as a YYYY-MM-DD string; None for anything else."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, date) else None

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bulkhead.facts import HostState, NotApplicable
+from bulkhead.gotime import go_time
 
 Container = dict[str, Any]
 Image = dict[str, Any]
@@ -107,20 +108,9 @@ def is_engine_socket(mount: dict[str, Any]) -> bool:
 
 
 def image_age_days(image: Image, now: datetime | None = None) -> int | None:
-    created = image.get("Created")
-    if not created:
+    built = go_time(str(image.get("Created") or ""))
+    if built is None:
         return None
-    text = str(created).replace("Z", "+00:00")
-    if "." in text:  # Docker writes nanoseconds; fromisoformat takes at most microseconds
-        head, tail = text.split(".", 1)
-        count = len(tail) - len(tail.lstrip("0123456789"))
-        text = f"{head}.{tail[:count][:6]}{tail[count:]}"
-    try:
-        built = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if built.tzinfo is None:
-        built = built.replace(tzinfo=UTC)
     return ((now or datetime.now(UTC)) - built).days
 
 

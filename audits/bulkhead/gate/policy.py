@@ -34,6 +34,7 @@ import yaml
 
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.checks.containers import capabilities
+from bulkhead.yamlfile import yaml_date
 
 ENFORCE = "enforce"
 AUDIT = "audit"
@@ -219,14 +220,9 @@ def _exception(entry: Any, index: int, source: str, control_id: Any) -> Exceptio
     for name in ("host", "container", "image", "label", "justification"):
         if name in entry and not isinstance(entry[name], str):
             raise PolicyError(f"{source}: {where}.{name}: expected a string, got {entry[name]!r}")
-    expires = entry["expires"]
-    if isinstance(expires, str):
-        try:
-            expires = date.fromisoformat(expires)
-        except ValueError:
-            raise PolicyError(f"{source}: {where}.expires: {expires!r} is not a date (YYYY-MM-DD)") from None
-    if not isinstance(expires, date):
-        raise PolicyError(f"{source}: {where}.expires: {expires!r} is not a date (YYYY-MM-DD)")
+    expires = yaml_date(entry["expires"])
+    if expires is None:
+        raise PolicyError(f"{source}: {where}.expires: {entry['expires']!r} is not a date (YYYY-MM-DD)")
     return Exception_(
         control=control_id(entry["control"], f"{where}.control"),
         justification=" ".join(entry["justification"].split()),
