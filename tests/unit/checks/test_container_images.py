@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from checkcases import outcome
 
-from bulkhead.checks import REGISTRY, Context, judge_container
+from bulkhead.checks import Context, judge_container
 from bulkhead.checks.containers import image_age_days
-from bulkhead.config import AuditConfig
-from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.facts import HostState
 
 UNREADABLE = object()
 DOCKER = [{"engine": "docker (rootful)", "kind": "docker"}]
@@ -76,17 +76,6 @@ def host(containers=None, images=None, **facts: Any) -> HostState:
             for name, value in values.items()
         },
     )
-
-
-def outcome(control_id: str, state: HostState, settings: dict[str, Any] | None = None) -> tuple[str, list[str]]:
-    """The outcome the audit reports for a host check, and its reasons."""
-    try:
-        findings = REGISTRY[control_id].judge(state, AuditConfig(settings or {}))
-    except NotApplicable as reason:
-        return "not_applicable", [str(reason)]
-    except FactUnavailable as reason:
-        return "error", [str(reason)]
-    return ("fail" if findings else "pass"), findings
 
 
 # 4.1, one container at a time: (user, the reasons).

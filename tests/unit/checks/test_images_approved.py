@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from checkcases import outcome
 
-from bulkhead.checks import REGISTRY, Context, judge_container
+from bulkhead.checks import Context, judge_container
 from bulkhead.config import AuditConfig
-from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.facts import HostState
 
 UNREADABLE = object()
 GOOD = "registry.good.example"
@@ -113,16 +114,6 @@ def host(containers: list[dict[str, Any]], images: list[dict[str, Any]] | Any = 
             for name, value in values.items()
         },
     )
-
-
-def outcome(control_id: str, state: HostState, settings: dict[str, Any] | None = None) -> tuple[str, list[str]]:
-    try:
-        findings = REGISTRY[control_id].judge(state, AuditConfig(settings or {}))
-    except NotApplicable as reason:
-        return "not_applicable", [str(reason)]
-    except FactUnavailable as reason:
-        return "error", [str(reason)]
-    return ("fail" if findings else "pass"), findings
 
 
 def test_the_host_form_names_each_running_container_and_its_engine():

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from checkcases import outcome
 
-from bulkhead.checks import REGISTRY
-from bulkhead.config import AuditConfig
-from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.facts import HostState
 
 UNREADABLE = object()
 POLICY = "/etc/containers/policy.json"
@@ -31,16 +30,6 @@ def host(**facts: Any) -> HostState:
             for name, value in facts.items()
         },
     )
-
-
-def outcome(control_id: str, state: HostState, settings: dict[str, Any] | None = None) -> tuple[str, list[str]]:
-    try:
-        findings = REGISTRY[control_id].judge(state, AuditConfig(settings or {}))
-    except NotApplicable as reason:
-        return "not_applicable", [str(reason)]
-    except FactUnavailable as reason:
-        return "error", [str(reason)]
-    return ("fail" if findings else "pass"), findings
 
 
 def signed(kind: str = "signedBy") -> list[dict[str, str]]:

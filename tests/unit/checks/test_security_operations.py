@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from checkcases import outcome
 
-from bulkhead.checks import REGISTRY
-from bulkhead.config import AuditConfig
-from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.facts import HostState
 
 UNREADABLE = object()
 
@@ -38,16 +37,6 @@ def host(containers: Any = (), images: Any = ()) -> HostState:
             for name, value in values.items()
         },
     )
-
-
-def outcome(control_id: str, state: HostState, settings: dict[str, Any] | None = None) -> tuple[str, list[str]]:
-    try:
-        findings = REGISTRY[control_id].judge(state, AuditConfig(settings or {}))
-    except NotApplicable as reason:
-        return "not_applicable", [str(reason)]
-    except FactUnavailable as reason:
-        return "error", [str(reason)]
-    return ("fail" if findings else "pass"), findings
 
 
 USED = image("sha256:used", "app:1")

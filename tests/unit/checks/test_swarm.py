@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from checkcases import outcome
 
-from bulkhead.checks import REGISTRY
-from bulkhead.config import AuditConfig
-from bulkhead.facts import FactUnavailable, HostState, NotApplicable
+from bulkhead.facts import HostState
 
 UNREADABLE = object()
 DOCKER = [{"engine": "docker (rootful)", "kind": "docker"}]
@@ -26,16 +25,6 @@ def host(swarm: Any = "inactive", networks: Any = (), engines: Any = None) -> Ho
             for name, value in values.items()
         },
     )
-
-
-def outcome(control_id: str, state: HostState, settings: dict[str, Any] | None = None) -> tuple[str, list[str]]:
-    try:
-        findings = REGISTRY[control_id].judge(state, AuditConfig(settings or {}))
-    except NotApplicable as reason:
-        return "not_applicable", [str(reason)]
-    except FactUnavailable as reason:
-        return "error", [str(reason)]
-    return ("fail" if findings else "pass"), findings
 
 
 def overlay(name: str, options: Any = None, driver: str = "overlay") -> dict[str, Any]:
