@@ -60,6 +60,11 @@ class EngineCli:
         ids = sorted(set(run_engine(self.engine, ["images", "--quiet", "--no-trunc"]).split()))
         return json.loads(run_engine(self.engine, ["image", "inspect", *ids])) if ids else []
 
+    def networks(self):
+        # `docker network ls -q` gives IDs, `podman network ls -q` names: both are what inspect takes.
+        ids = run_engine(self.engine, ["network", "ls", "--quiet", "--no-trunc"]).split()
+        return json.loads(run_engine(self.engine, ["network", "inspect", *ids])) if ids else []
+
     def version(self):
         # A local Podman answers with a Client part only; Docker's CLI with Client and Server.
         answer = json.loads(run_engine(self.engine, ["version", "--format", "{{json .}}"]))
