@@ -78,6 +78,12 @@ def attached(container: Container) -> list[str]:
 # --- BH-8.1 -------------------------------------------------------------------------------------
 
 
+def reachable(state: HostState) -> None:
+    """An unreachable host is an error for every control, never "not applicable" for want of a setting."""
+    if state.collection_error:
+        raise FactUnavailable(state.collection_error)
+
+
 def icc_disabled_on_user_networks(state: HostState, settings: AuditConfig) -> Findings:
     networks = [network for network in state.fact("networks") if is_user_defined(network)]
     bridges = [network for network in networks if network.get("IccConfigurable")]
@@ -100,6 +106,7 @@ def icc_disabled_on_user_networks(state: HostState, settings: AuditConfig) -> Fi
 
 
 def no_egress_zones_internal(state: HostState, settings: AuditConfig) -> Findings:
+    reachable(state)
     if not zone_label(settings):
         raise NotApplicable("no network_zone_label or container_zone_label configured")
     zones = {str(zone) for zone in settings.get("no_egress_zones")}
@@ -122,6 +129,7 @@ def no_egress_zones_internal(state: HostState, settings: AuditConfig) -> Finding
 
 
 def no_container_bridges_zones(state: HostState, settings: AuditConfig) -> Findings:
+    reachable(state)
     container_label = str(settings.get("container_zone_label") or "")
     if not container_label and not settings.get("network_zone_label"):
         raise NotApplicable("no container_zone_label or network_zone_label configured")
@@ -156,6 +164,7 @@ def no_container_bridges_zones(state: HostState, settings: AuditConfig) -> Findi
 
 
 def applications_do_not_share_networks(state: HostState, settings: AuditConfig) -> Findings:
+    reachable(state)
     label = str(settings.get("container_app_label") or "")
     if not label:
         raise NotApplicable("no container_app_label configured")
@@ -239,6 +248,7 @@ def policy_findings(rules: list[str], default_deny: bool) -> Findings:
 
 
 def network_policy_loaded(state: HostState, settings: AuditConfig) -> Findings:
+    reachable(state)
     if not settings.get("network_policy_expected"):
         raise NotApplicable("no network policy configured (network_policy_expected is false)")
     chain = state.fact("docker_user_chain")

@@ -156,6 +156,8 @@ CASES: list[tuple[str, HostState, dict[str, Any], str, list[str]]] = [
     ("BH-8.5", host(chain=chain(DROP, ALLOW, RETURN)), POLICY, "pass", []),  # order of allow and deny not asked
     ("BH-8.5", host(chain=chain('-A DOCKER-USER -m comment --comment "someone else" -j DROP', RETURN)), DENY, "fail", ["DOCKER-USER holds no Bulkhead rule (comment bulkhead:...): the east-west and egress policy is not loaded"]),
 ]  # fmt: skip
+UNREACHABLE = HostState("test", {}, collection_error="cannot reach test: connection refused")
+CASES += [(control, UNREACHABLE, {}, "error", ["cannot reach test: connection refused"]) for control in ("BH-8.1", "BH-8.2", "BH-8.3", "BH-8.4", "BH-8.5")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("control", "state", "settings", "expected", "reasons"), CASES)
