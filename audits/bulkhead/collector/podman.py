@@ -61,7 +61,9 @@ class EngineCli:
         return json.loads(run_engine(self.engine, ["image", "inspect", *ids])) if ids else []
 
     def networks(self):
-        # `docker network ls -q` gives IDs, `podman network ls -q` names: both are what inspect takes.
+        if self.engine["kind"] == "podman":
+            # Podman 4 lists whole network documents (those of `podman network inspect`): one command.
+            return json.loads(run_engine(self.engine, ["network", "ls", "--format", "json"]) or "[]")
         ids = run_engine(self.engine, ["network", "ls", "--quiet", "--no-trunc"]).split()
         return json.loads(run_engine(self.engine, ["network", "inspect", *ids])) if ids else []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,26 @@ def test_the_audit_asks_the_collector_for_the_settings_labels_only():
     state.collect(plain, "h")
     assert asked.calls == [("python3 -c %s %s", ("app,zone",))]
     assert plain.calls == [("python3 -c %s", ())]
+
+
+def test_networks_through_the_cli_podman_in_one_listing_docker_by_inspect(monkeypatch):
+    from bulkhead.collector import podman
+
+    calls = []
+
+    def run_engine(engine, argv):
+        calls.append((engine["kind"], argv))
+        if argv[:2] == ["network", "ls"] and "json" in argv:
+            return json.dumps([PODMAN_NETWORK])
+        if argv[:2] == ["network", "ls"]:
+            return "5f1c\n"
+        return json.dumps([DOCKER_NETWORK])
+
+    monkeypatch.setattr(podman, "run_engine", run_engine)
+    assert podman.EngineCli(PODMAN).networks() == [PODMAN_NETWORK]
+    assert podman.EngineCli(DOCKER).networks() == [DOCKER_NETWORK]
+    assert calls == [
+        ("podman", ["network", "ls", "--format", "json"]),
+        ("docker", ["network", "ls", "--quiet", "--no-trunc"]),
+        ("docker", ["network", "inspect", "5f1c"]),
+    ]
