@@ -172,6 +172,7 @@ def test_network_segmentation_outcome(control, state, settings, expected, reason
         ("docker-user-policy.txt", True, 0),
         ("docker-user-policy-appended.txt", True, 1),
         ("iptables-save-filter.txt", True, 0),
+        ("docker-user-role-default-deny.txt", True, 0),
     ],
 )
 def test_recorded_iptables_outputs(recording, default_deny, findings):
