@@ -75,13 +75,21 @@ def attached(container: Container) -> list[str]:
     return [name for name in container.get("Networks") or [] if name not in NOT_SHARED]
 
 
-# --- BH-8.1 -------------------------------------------------------------------------------------
+def network_of(networks: dict[tuple[str, str], Network], container: Container, name: str) -> Network:
+    """The network ``name`` of the container's engine; one the engine no longer lists, by name only."""
+    found = networks.get((str(container.get("Engine")), name))
+    if found is not None:
+        return found
+    return {"Name": name, **{key: container.get(key) for key in ("Engine", "EngineKind", "EngineMode")}}
 
 
 def reachable(state: HostState) -> None:
     """An unreachable host is an error for every control, never "not applicable" for want of a setting."""
     if state.collection_error:
         raise FactUnavailable(state.collection_error)
+
+
+# --- BH-8.1 -------------------------------------------------------------------------------------
 
 
 def icc_disabled_on_user_networks(state: HostState, settings: AuditConfig) -> Findings:
@@ -135,24 +143,23 @@ def no_container_bridges_zones(state: HostState, settings: AuditConfig) -> Findi
         raise NotApplicable("no container_zone_label or network_zone_label configured")
     networks = networks_by_name(state)
     findings = []
-    on_network: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    on_network: dict[tuple[str, str], tuple[Network, list[tuple[str, str]]]] = {}
     for container in running_containers(state):
         zones: set[str] = set()
         own = label_value(container, container_label) if container_label else None
         if own:
             zones.add(own)
         for name in attached(container):
-            key = (str(container.get("Engine")), name)
-            network = networks.get(key)
-            zone = network_zone(network, settings) if network is not None else None
+            network = network_of(networks, container, name)
+            zone = network_zone(network, settings)
             if zone:
                 zones.add(zone)
             if own:
-                on_network.setdefault(key, []).append((own, str(container["Name"])))
+                key = (str(container.get("Engine")), name)
+                on_network.setdefault(key, (network, []))[1].append((own, str(container["Name"])))
         if len(zones) > 1:
             findings.append(f"{describe(container)} bridges zones {listed(sorted(zones))}")
-    for key, members in sorted(on_network.items()):
-        network = networks.get(key) or {"Name": key[1], "Engine": key[0]}
+    for _key, (network, members) in sorted(on_network.items(), key=lambda item: item[0]):
         zones = sorted({zone for zone, _name in members})
         if len(zones) > 1:  # containers labelled with two zones on one network (whatever its own zone)
             names = sorted(name for _zone, name in members)
@@ -169,15 +176,15 @@ def applications_do_not_share_networks(state: HostState, settings: AuditConfig) 
     if not label:
         raise NotApplicable("no container_app_label configured")
     networks = networks_by_name(state)
-    members: dict[tuple[str, str], dict[str | None, list[str]]] = {}
+    members: dict[tuple[str, str], tuple[Network, dict[str | None, list[str]]]] = {}
     for container in running_containers(state):
         app = label_value(container, label)
         for name in attached(container):
             key = (str(container.get("Engine")), name)
-            members.setdefault(key, {}).setdefault(app, []).append(str(container["Name"]))
+            network = network_of(networks, container, name)
+            members.setdefault(key, (network, {}))[1].setdefault(app, []).append(str(container["Name"]))
     findings = []
-    for key, apps in sorted(members.items()):
-        network = networks.get(key) or {"Name": key[1], "Engine": key[0]}
+    for _key, (network, apps) in sorted(members.items(), key=lambda item: item[0]):
         where = describe_network(network)
         if not is_user_defined(network) and network.get("Name") != "host":
             where += " (the default bridge)"

@@ -141,6 +141,8 @@ CASES: list[tuple[str, HostState, dict[str, Any], str, list[str]]] = [
     ("BH-8.4", host([network("s", engine=PODMAN)], [container("a", ["s"], app="a"), container("b", ["s"], app="b", engine=PODMAN)]), APPS, "pass", []),  # same name, two engines
     ("BH-8.4", host([network("shared")], [container("shop-web", ["shared"], app="shop"), container("pay-api", ["shared"], app="pay", running=False)]), APPS, "pass", []),
     ("BH-8.4", host([network("shared")], [container("shop-web", ["shared"], app="shop", values={})]), APPS, "error", ["the collector did not report the value of label 'app' of container shop-web"]),
+    ("BH-8.4", host([], [container("a", ["gone-net"], app="a", engine=PODMAN), container("b", ["gone-net"], app="b", engine=PODMAN)]), APPS, "fail", ["network gone-net [podman (rootful)] is shared by applications a and b (containers a, b)"]),  # not listed (any more)
+    ("BH-8.4", host([], [container("a", ["podman"], app="a", engine=PODMAN), container("b", ["podman"], app="b", engine=PODMAN)]), APPS, "fail", ["network podman [podman (rootful)] (the default bridge) is shared by applications a and b (containers a, b)"]),
     # BH-8.5: the DOCKER-USER policy
     ("BH-8.5", host(chain=UNREADABLE), {}, "not_applicable", ["no network policy configured (network_policy_expected is false)"]),
     ("BH-8.5", host(chain=UNREADABLE), POLICY, "error", ["docker_user_chain: permission denied"]),
