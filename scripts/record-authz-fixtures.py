@@ -6,7 +6,8 @@ its authorization plugin (policy: everything off, so every request goes through)
 command per case, and saves each judged request as ``CASE.json`` (environment values and headers
 removed by the recorder), plus ``inspect/CASE.json``: ``docker inspect`` of the created, never
 started container (environment values removed) for the cases the unit tests compare with.
-Usage: flock /tmp/bulkhead-integration.lock .venv/bin/python scripts/record-authz-fixtures.py
+Usage: flock /tmp/bulkhead-integration.lock .venv/bin/python scripts/record-authz-fixtures.py [CASE...]
+(with CASE names: record only those, leaving the other recordings as they are).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ CASES: dict[str, list[str]] = {
     "create-etc-source": ["create", "--name", "etcsource", "-v", "/etc:/host-etc", IMAGE],
     "create-volumes-from": ["create", "--name", "borrower", "--volumes-from", "etcsource:ro", IMAGE],
     "create-cap-net-bind": ["create", "--name", "netbind", *COMPLIANT, "--cap-add", "NET_BIND_SERVICE", IMAGE],
+    "create-net-raw-kept": ["create", "--name", "netraw", "--user", "1000", IMAGE],
+    "create-net-raw-dropped": ["create", "--name", "nonetraw", "--user", "1000", "--cap-drop", "NET_RAW", IMAGE],
+    "create-net-raw-added": ["create", "--name", "addnetraw", "--cap-drop", "ALL", "--cap-add", "NET_RAW", IMAGE],
     "pull-unapproved": ["pull", "evil.example.com/tool:1"],
     "pull-digest": ["pull", "registry.example.com/app@sha256:" + "a" * 64],
     "pull-tag": ["pull", "registry.example.com/app:2"],
@@ -76,6 +80,9 @@ INSPECTED = {
     "create-cap-sys-admin": "sysadmin",
     "create-nnp-false": "nnpfalse",
     "create-device-uts-ipc": "hostish",
+    "create-net-raw-kept": "netraw",
+    "create-net-raw-dropped": "nonetraw",
+    "create-net-raw-added": "addnetraw",
 }
 
 
@@ -93,7 +100,12 @@ def scrub_inspect(document: dict) -> dict:
     return document
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
+    unknown = sorted(set(only) - set(CASES))
+    if unknown:
+        print(f"unknown cases: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    cases = {case: arguments for case, arguments in CASES.items() if not only or case in only}
     engine = SecondEngine("rec", "bulkhead-gate-record")
     gate = None
     with tempfile.TemporaryDirectory() as scratch:
@@ -108,7 +120,7 @@ def main() -> int:
             engine.load_local_image()
             engine.docker("network", "create", "appnet")
             (OUT / "inspect").mkdir(parents=True, exist_ok=True)
-            for case, arguments in CASES.items():
+            for case, arguments in cases.items():
                 if case.startswith("exec-") and "running" not in engine.docker("inspect", "compliant").stdout:
                     engine.docker("start", "compliant")
                 before = set(recorded.iterdir()) if recorded.exists() else set()
@@ -139,4 +151,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

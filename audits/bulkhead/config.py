@@ -56,6 +56,25 @@ KNOWN_KEYS: dict[str, Key] = {
     "engine_max_superseded_days": Key(
         int, 180, "days an upstream engine series may run after a newer series was released (CIS 1.2.2)"
     ),
+    "container_app_label": Key(
+        str, "", "container label naming a container's application, e.g. app (BH-8.4); empty: BH-8.4 not applicable"
+    ),
+    "container_zone_label": Key(
+        str, "", "container label naming a container's zone, e.g. zone (BH-8.3); empty: from networks only"
+    ),
+    "network_zone_label": Key(
+        str, "", "network label naming a network's zone (BH-8.2, BH-8.3); empty: container_zone_label"
+    ),
+    "no_egress_zones": Key(list, [], "zones whose networks must be internal: no route out (BH-8.2)"),
+    "icc_allowed_networks": Key(
+        list, [], "user-defined bridge networks allowed to keep inter-container communication (BH-8.1)"
+    ),
+    "network_policy_expected": Key(
+        bool, False, "this host must carry the Bulkhead policy in DOCKER-USER (BH-8.5); false: not applicable"
+    ),
+    "network_policy_default_deny": Key(
+        bool, False, "the DOCKER-USER policy must end in a DROP/REJECT of traffic from managed bridges (BH-8.5)"
+    ),
 }
 
 
@@ -65,6 +84,11 @@ class AuditConfig:
     source: str = "defaults"
     # The scanner reports of ``scan_reports_dir``, read once when the settings are loaded.
     scans: ScanIndex | None = None
+
+    def label_names(self) -> tuple[str, ...]:
+        """The container labels whose values the collector must report: the application and zone labels."""
+        names = (self.get("container_app_label"), self.get("container_zone_label"))
+        return tuple(sorted({str(name) for name in names if name}))
 
     def get(self, key: str) -> Any:
         if key not in KNOWN_KEYS:

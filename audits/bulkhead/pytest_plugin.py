@@ -9,6 +9,7 @@ judged in this one session; the hosts' states are collected concurrently beforeh
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -187,10 +188,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if testinfra_hosts:
         config.stash[_collection_key] = start_collection(
             list(testinfra_hosts.items()),
-            collect,
+            _collector(config.stash[_config_key]),
             parallel=config.getoption("bulkhead_parallel"),
             timeout=config.getoption("bulkhead_host_timeout"),
         )
+
+
+def _collector(settings: AuditConfig) -> Any:
+    """``collect``, asking for the values of the labels the settings name (application, zone) if any."""
+    labels = settings.label_names()
+    return functools.partial(collect, labels=labels) if labels else collect
 
 
 # Module scope: one fixture set-up per suite module and host, not per test (thousands in a fleet).
@@ -205,7 +212,8 @@ def state(host: Any, pytestconfig: pytest.Config) -> HostState:
         if collection is not None and name in collection:
             _keep(pytestconfig, collection.state(name))
         else:  # not collected beforehand: a test outside an audit session
-            _keep(pytestconfig, collect(host, name, pytestconfig.getoption("bulkhead_host_timeout")))
+            timeout = pytestconfig.getoption("bulkhead_host_timeout")
+            _keep(pytestconfig, _collector(pytestconfig.stash[_config_key])(host, name, timeout))
     return states[name]
 
 

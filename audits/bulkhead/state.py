@@ -87,14 +87,20 @@ def _backends(testinfra_host: Any) -> list[Any]:
     return found
 
 
-def collect(testinfra_host: Any, name: str, timeout: float | None = None) -> HostState:
-    """The host's state in one round trip; with a timeout, a collection that outlasts it is an error."""
+def collect(testinfra_host: Any, name: str, timeout: float | None = None, labels: tuple[str, ...] = ()) -> HostState:
+    """The host's state in one round trip; with a timeout, a collection that outlasts it is an error.
+
+    ``labels``: the container labels whose values the collector reports (``AuditConfig.label_names``);
+    of every other label, only its name leaves the target."""
     started = time.monotonic()
     try:
         if timeout is not None:
             for backend in _backends(testinfra_host):
                 prepare_backend(backend, timeout)
-        result = testinfra_host.run("python3 -c %s", bootstrap_command())
+        if labels:  # one argument, comma-separated (the collector splits it)
+            result = testinfra_host.run("python3 -c %s %s", bootstrap_command(), ",".join(labels))
+        else:
+            result = testinfra_host.run("python3 -c %s", bootstrap_command())
     except HostTimeout:
         return timed_out(name, timeout or 0, time.monotonic() - started)
     except Exception as error:  # backend failures (ssh refused, container gone) differ per backend

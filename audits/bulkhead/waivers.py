@@ -5,7 +5,7 @@ A waivers file (YAML) holds a list, or ``{waivers: [...]}``, of entries::
     - control: "5.10"              # required, a catalogue ID
       host: "web-*"                # host name pattern (fnmatch), default "*"
       group: webservers            # or an Ansible inventory group (needs --inventory)
-      container: "legacy-*"        # container or image name pattern, default: any finding
+      container: "legacy-*"        # container, image or network name pattern, default: any finding
       cve: CVE-2024-1234           # only findings naming this vulnerability ID (BH-4.18)
       justification: Vendor image, limits set by the orchestrator (TICKET-123)
       expires: 2027-03-31          # required; from that day on the waiver stops waiving
@@ -29,8 +29,11 @@ from bulkhead.catalogue import Catalogue
 from bulkhead.results import Outcome, ResultBook
 from bulkhead.yamlfile import read_yaml, yaml_date
 
-# Findings name their object first: "container web: ...", "image nginx:1.25: ...".
-_OBJECT = re.compile(r"^(?:container|image|overlay network) (?P<name>[^\s:\[]+(?::[^\s:\[]+)?)(?: \[[^\]]*\])?:")
+# Findings name their object first: "container web: ...", "image nginx:1.25: ...", and in section 8
+# as the subject of a sentence: "network shop-net allows ...", "container pay-api bridges zones ...".
+_OBJECT = re.compile(
+    r"^(?:container|image|overlay network|network) (?P<name>[^\s:\[]+(?::[^\s:\[]+)?)(?: \[[^\]]*\])?(?::| )"
+)
 _FIELDS = {"control", "host", "group", "container", "cve", "justification", "expires"}
 
 

@@ -71,6 +71,24 @@ def test_an_image_finding_matches_by_image_name(tmp_path):
     assert book.hosts["web-1"]["4.6"].outcome is Outcome.WAIVED
 
 
+@pytest.mark.parametrize(
+    ("control", "finding", "waived"),
+    [
+        ("BH-8.1", "network legacy-net allows inter-container communication", True),
+        ("BH-8.1", "network legacy-net [podman (rootful)] allows inter-container communication", True),
+        ("BH-8.3", "container legacy-pay bridges zones pci and public", True),
+        ("BH-8.3", "container api bridges zones pci and public", False),
+        ("BH-8.1", "network shop-net allows inter-container communication", False),
+        ("BH-8.5", "DOCKER-USER holds no Bulkhead rule (comment bulkhead:...)", False),
+    ],
+)
+def test_section_8_findings_match_by_network_or_container_name(tmp_path, control, finding, waived):
+    book = book_with(finding, control=control)
+    text = f"- {{control: '{control}', container: 'legacy-*', justification: migration (NET-9), expires: 2027-01-01}}"
+    apply_waivers(book, waivers_from(tmp_path, text), today=TODAY)
+    assert (book.hosts["web-1"][control].outcome is Outcome.WAIVED) is waived
+
+
 def test_a_group_waiver_needs_the_host_in_that_group(tmp_path):
     text = "waivers:\n- {control: '5.10', group: legacy, justification: x, expires: 2027-01-01}"
     waivers = waivers_from(tmp_path, text)

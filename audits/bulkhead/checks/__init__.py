@@ -13,6 +13,7 @@ from bulkhead.checks import (
     host,
     image_assurance,
     images_approved,
+    network_segmentation,
     podman,
     security_operations,
     swarm,
@@ -43,6 +44,7 @@ for _module in (
     docker_daemon,
     userns_remap,
     docker_files,
+    network_segmentation,
 ):
     register(_module.CHECKS)
 

@@ -29,15 +29,18 @@ from .host import (
     sysctl_configured,
     sysctl_live,
 )
+from .network import docker_user_chain
 from .podman import containers_conf, containers_policy, containers_registries_conf
 from .recorded import recorded_containers
 
 
-def collect():
+def collect(wanted_labels=()):
+    """Every fact; ``wanted_labels``: the container labels whose values are reported (the audit
+    settings' application and zone labels); of every other label only the name leaves the target."""
     # The engines answer in the background while this thread gathers the host's facts. /proc is
     # walked once, also in the background; the engines wait for it only after their own snapshot.
     snapshot = Background(proc.take)
-    engines = Background(engine_facts, snapshot.result)
+    engines = Background(engine_facts, snapshot.result, tuple(wanted_labels))
     processes = snapshot.result()
     dockerds = fact(dockerd_processes, processes)
     info = fact(docker_info)
@@ -73,10 +76,13 @@ def collect():
         "subordinate_ids": fact(subordinate_ids),
         "recorded_containers": fact(recorded_containers),
         "gate_policy": fact(gate_policy),
+        "docker_user_chain": fact(docker_user_chain),
     }
     facts.update(engines.result())
     return facts
 
 
 def main():
-    json.dump(collect(), sys.stdout)
+    # `python3 -c PROGRAM app,zone` (the audit) or `python3 -m bulkhead.collector app zone`
+    labels = [name for argument in sys.argv[1:] for name in argument.split(",") if name]
+    json.dump(collect(labels), sys.stdout)

@@ -100,6 +100,9 @@ class DockerApi:
     def version(self):
         return self.get("/version")
 
+    def networks(self):
+        return self.inspect_all("networks", [network["Id"] for network in self.get("/networks")])
+
 
 def local_docker_api():
     """The rootful Docker engine's API when its socket is usable here, else None (use the CLI)."""
@@ -121,7 +124,7 @@ def docker_info():
 def docker_networks():
     api = local_docker_api()
     if api is not None:
-        return api.inspect_all("networks", [network["Id"] for network in api.get("/networks")])
+        return api.networks()
     ids = run(["docker", "network", "ls", "--quiet", "--no-trunc"]).split()
     if not ids:
         return []

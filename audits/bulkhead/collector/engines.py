@@ -88,9 +88,15 @@ def env_names(variables):
     return sorted({str(item).split("=", 1)[0] for item in (variables or [])})
 
 
-def _slim_config(config):
+def label_values(labels, wanted):
+    """The values of the labels the audit settings name (application, zone): no other value leaves."""
+    labels = labels or {}
+    return {name: str(labels[name]) for name in wanted if name in labels}
+
+
+def _slim_config(config, wanted=()):
     config = config or {}
-    return {
+    slim = {
         "User": config.get("User") or "",
         "Image": config.get("Image") or "",
         "Healthcheck": config.get("Healthcheck"),
@@ -98,6 +104,9 @@ def _slim_config(config):
         "ExposedPorts": sorted((config.get("ExposedPorts") or {}).keys()),
         "Labels": sorted((config.get("Labels") or {}).keys()),
     }
+    if wanted:  # only when the audit asks (the events recorder's copy of this function never does)
+        slim["LabelValues"] = label_values(config.get("Labels"), wanted)
+    return slim
 
 
 _HOST_CONFIG_KEYS = (
@@ -127,8 +136,9 @@ _HOST_CONFIG_KEYS = (
 )
 
 
-def slim_container(document, engine):
-    """The parts of `docker inspect` the checks read; environment values are dropped here."""
+def slim_container(document, engine, wanted_labels=()):
+    """The parts of `docker inspect` the checks read; environment values are dropped here, and label
+    values too except those of ``wanted_labels`` (the labels the audit settings name)."""
     host_config = document.get("HostConfig") or {}
     network_settings = document.get("NetworkSettings") or {}
     state = document.get("State") or {}
@@ -140,7 +150,7 @@ def slim_container(document, engine):
         "EngineKind": engine["kind"],
         "EngineMode": engine["mode"],
         "Image": document.get("Image", ""),
-        "Config": _slim_config(document.get("Config")),
+        "Config": _slim_config(document.get("Config"), wanted_labels),
         "HostConfig": {key: host_config.get(key) for key in _HOST_CONFIG_KEYS},
         "State": {
             "Status": state.get("Status"),
@@ -156,6 +166,34 @@ def slim_container(document, engine):
         ],
         "Ports": network_settings.get("Ports") or {},
         "Networks": sorted((network_settings.get("Networks") or {}).keys()),
+    }
+
+
+def _mapping(value):
+    return {str(key): str(item) for key, item in value.items()} if isinstance(value, dict) else {}
+
+
+def slim_network(document, engine):
+    """One network of either engine in one shape: Docker's `network inspect` keys.
+
+    Podman (netavark-style inspect, Podman 4) has ``internal``, ``options`` and ``labels``; it has no
+    per-network inter-container switch (IccConfigurable false), and lists no containers per network:
+    each container names its networks instead.
+    """
+    docker = engine["kind"] == "docker"
+    containers = document.get("Containers") if docker else None
+    return {
+        "Id": document.get("Id" if docker else "id") or "",
+        "Name": document.get("Name" if docker else "name") or "",
+        "Engine": engine_label(engine),
+        "EngineKind": engine["kind"],
+        "EngineMode": engine["mode"],
+        "Driver": document.get("Driver" if docker else "driver") or "",
+        "Internal": document.get("Internal" if docker else "internal"),
+        "Options": _mapping(document.get("Options" if docker else "options")),
+        "Labels": _mapping(document.get("Labels" if docker else "labels")),
+        "Containers": sorted(str((entry or {}).get("Name") or key) for key, entry in (containers or {}).items()),
+        "IccConfigurable": docker and (document.get("Driver") == "bridge"),
     }
 
 
@@ -183,8 +221,8 @@ def engine_client(engine):
     return EngineCli(engine)
 
 
-def _engine_snapshot(engine):
-    """Every container and every image of one engine, inspected, and the engine's version."""
+def _engine_snapshot(engine, wanted_labels=()):
+    """Every container, image and network of one engine, inspected, and the engine's version."""
     snapshot = {
         "engine": engine_label(engine),
         "kind": engine["kind"],
@@ -197,13 +235,16 @@ def _engine_snapshot(engine):
     snapshot["access"] = "api" if isinstance(client, DockerApi) else "cli"
 
     def containers():
-        results["containers"] = [slim_container(document, engine) for document in client.containers()]
+        results["containers"] = [slim_container(document, engine, wanted_labels) for document in client.containers()]
 
     def images():
         results["images"] = [slim_image(document, engine) for document in client.images()]
 
     def version():
         results["version"] = client.version()
+
+    def networks():
+        results["networks"] = [slim_network(document, engine) for document in client.networks()]
 
     errors = {}
 
@@ -215,7 +256,12 @@ def _engine_snapshot(engine):
 
     threads = [
         threading.Thread(target=guarded, args=(name, function))
-        for name, function in (("containers", containers), ("images", images), ("version", version))
+        for name, function in (
+            ("containers", containers),
+            ("images", images),
+            ("version", version),
+            ("networks", networks),
+        )
     ]
     for thread in threads:
         thread.start()
@@ -226,12 +272,12 @@ def _engine_snapshot(engine):
     return snapshot
 
 
-def engine_snapshots():
+def engine_snapshots(wanted_labels=()):
     engines = detect_engines()
     snapshots = [None] * len(engines)
 
     def one(index):
-        snapshots[index] = _engine_snapshot(engines[index])
+        snapshots[index] = _engine_snapshot(engines[index], wanted_labels)
 
     threads = [threading.Thread(target=one, args=(index,)) for index in range(len(engines))]
     for thread in threads:
@@ -371,18 +417,20 @@ def setuid_files(images, in_use):
     return found
 
 
-def engine_facts(proc_snapshot):
-    """containers, images, engines, processes and setuid files from one snapshot of every engine.
+def engine_facts(proc_snapshot, wanted_labels=()):
+    """containers, images, networks, engines, processes and setuid files from one snapshot of every engine.
 
-    ``proc_snapshot()`` returns the /proc snapshot: it is waited for once the containers are known."""
+    ``proc_snapshot()`` returns the /proc snapshot: it is waited for once the containers are known;
+    ``wanted_labels`` are the container labels whose values are reported (the others: names only)."""
     started = time.time()
-    snapshots = fact(engine_snapshots)
+    snapshots = fact(engine_snapshots, wanted_labels)
     if "error" in snapshots:
         failed = {"error": snapshots["error"]}
         return {
             "engines": failed,
             "containers": failed,
             "images": failed,
+            "networks": failed,
             "container_processes": failed,
             "image_setuid_files": failed,
         }
@@ -397,6 +445,7 @@ def engine_facts(proc_snapshot):
         "engine_versions": {"value": {snapshot["engine"]: snapshot.get("version") for snapshot in snapshots}},
         "containers": fact(_from_snapshots, snapshots, "containers"),
         "images": fact(_from_snapshots, snapshots, "images"),
+        "networks": fact(_from_snapshots, snapshots, "networks"),
     }
     if "value" in facts["containers"]:
         processes = fresh_enough(proc_snapshot(), facts["containers"]["value"])

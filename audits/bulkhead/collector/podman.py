@@ -60,6 +60,13 @@ class EngineCli:
         ids = sorted(set(run_engine(self.engine, ["images", "--quiet", "--no-trunc"]).split()))
         return json.loads(run_engine(self.engine, ["image", "inspect", *ids])) if ids else []
 
+    def networks(self):
+        if self.engine["kind"] == "podman":
+            # Podman 4 lists whole network documents (those of `podman network inspect`): one command.
+            return json.loads(run_engine(self.engine, ["network", "ls", "--format", "json"]) or "[]")
+        ids = run_engine(self.engine, ["network", "ls", "--quiet", "--no-trunc"]).split()
+        return json.loads(run_engine(self.engine, ["network", "inspect", *ids])) if ids else []
+
     def version(self):
         # A local Podman answers with a Client part only; Docker's CLI with Client and Server.
         answer = json.loads(run_engine(self.engine, ["version", "--format", "{{json .}}"]))

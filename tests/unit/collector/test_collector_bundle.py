@@ -32,6 +32,7 @@ FACTS = {
     "docker_group",
     "docker_info",
     "docker_networks",
+    "docker_user_chain",
     "dockerd_processes",
     "engine_paths",
     "engine_versions",
@@ -47,6 +48,7 @@ FACTS = {
     "kernel",
     "kernel_security",
     "mounts",
+    "networks",
     "os_release",
     "rsyslog_config",
     "recorded_containers",
@@ -67,11 +69,11 @@ OLD_PYTHONS = [
 ][:1]
 
 
-def run_bundle(python, cwd):
+def run_bundle(python, cwd, labels=()):
     """The bootstrap command as the target runs it, in an interpreter that cannot import bulkhead."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     return subprocess.run(
-        [python, "-I", "-S", "-c", state.bootstrap_command()],
+        [python, "-I", "-S", "-c", state.bootstrap_command(), *labels],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -95,6 +97,16 @@ def test_the_bundle_runs_in_a_clean_interpreter_and_prints_every_fact(tmp_path):
     assert "No module named 'bulkhead'" in clean.stderr  # the bundle cannot lean on an installed bulkhead
     assert_facts(run_bundle(sys.executable, tmp_path))
     assert list(tmp_path.iterdir()) == []  # no file written where it ran (no temporary file, no __pycache__)
+
+
+def test_the_bundle_takes_the_label_names_whose_values_it_reports(tmp_path):
+    """`python3 -c PROGRAM app,zone`: the settings' application and zone labels (BH-8.3, BH-8.4)."""
+    completed = run_bundle(sys.executable, tmp_path, ["app,zone"])
+    assert_facts(completed)
+    for container in json.loads(completed.stdout)["containers"].get("value") or []:
+        assert set(container["Config"]["LabelValues"]) <= {"app", "zone"}
+    for container in json.loads(run_bundle(sys.executable, tmp_path).stdout)["containers"].get("value") or []:
+        assert "LabelValues" not in container["Config"]
 
 
 @pytest.mark.skipif(not OLD_PYTHONS, reason="no Python 3.7 on this machine")

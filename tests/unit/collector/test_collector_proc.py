@@ -104,7 +104,7 @@ def test_a_collection_lists_proc_once_and_every_process_fact_reads_that_snapshot
 
     monkeypatch.setattr(os, "listdir", listdir)
     monkeypatch.setattr(proc, "take", take)
-    monkeypatch.setattr(engines, "engine_snapshots", lambda: snapshots)
+    monkeypatch.setattr(engines, "engine_snapshots", lambda wanted_labels=(): snapshots)
     monkeypatch.setattr(docker, "local_docker_api", lambda: None)
     for module in (docker, host):
         monkeypatch.setattr(module, "run", lambda argv: "")

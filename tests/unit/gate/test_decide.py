@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from gate_fixtures import cases, inspected, request
 
 from bulkhead.checks import REGISTRY, Context, judge_container
@@ -26,6 +28,9 @@ from bulkhead.gate.policy import Exception_, Policy
 from bulkhead.gate.request import AuthzRequest
 
 APPROVED = ["docker.io/bulkhead-it", "registry.example.com"]
+EXAMPLE_POLICY = (
+    Path(__file__).resolve().parents[3] / "audits" / "bulkhead" / "gate" / "files" / "gate-policy.example.yml"
+)
 # This machine, where the requests were recorded: no AppArmor, no SELinux, cgroup v1, and the test
 # engine has no no-new-privileges default.
 HOST = Context(
@@ -122,6 +127,10 @@ EQUIVALENT = {
         Name="netbind",
         HostConfig=dict(slim("create-compliant")["HostConfig"], CapAdd=["NET_BIND_SERVICE"]),
     ),
+    # BH-5.10 (NET_RAW) as the gate policy control of issue 16: kept, dropped, dropped then added back.
+    "create-net-raw-kept": lambda: slim("create-net-raw-kept"),
+    "create-net-raw-dropped": lambda: slim("create-net-raw-dropped"),
+    "create-net-raw-added": lambda: slim("create-net-raw-added"),
 }
 
 
@@ -223,6 +232,24 @@ def test_refusal_lines_equal_the_audit_suites_findings(case, control):
     assert [f"{control} not allowed: {line.split(': ', 1)[1]} ({line.split(': ', 1)[0]})" for line in findings] == [
         message
     ]
+
+
+@pytest.mark.parametrize(
+    ("case", "refusal"),
+    [
+        ("create-net-raw-kept", "BH-5.10 not allowed: keeps NET_RAW (add --cap-drop NET_RAW) (container netraw)"),
+        ("create-net-raw-added", "BH-5.10 not allowed: adds NET_RAW (container addnetraw)"),
+        ("create-net-raw-dropped", None),
+        ("create-compliant", None),  # --cap-drop ALL
+    ],
+)
+def test_net_raw_is_dropped_for_every_container_where_the_policy_enforces_bh_5_10(case, refusal):
+    """Issue 16: raw sockets (forged packets, ARP and DNS spoofing between containers) are a gate control."""
+    policy = Policy(default="off", controls={"BH-5.10": "enforce"})
+    decision = gate(case, policy)
+    assert (decision.allow, decision.msg or None) == (refusal is None, refusal)
+    example = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    assert example["controls"]["BH-5.10"] == "enforce"  # the shipped example policy enforces it
 
 
 def test_volumes_from_inherits_the_source_mounts_or_cannot_be_judged():

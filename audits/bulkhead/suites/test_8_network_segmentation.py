@@ -1,0 +1,12 @@
+"""Network segmentation (BH-8.x), by ``bulkhead.checks.network_segmentation``: networks per application and zone."""
+
+import pytest
+
+from bulkhead.verdict import judge
+
+CONTROLS = ["BH-8.1", "BH-8.2", "BH-8.3", "BH-8.4", "BH-8.5"]
+
+
+@pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
+def test_network_segmentation(state, audit_config, control_id):
+    judge(state, audit_config, control_id)
