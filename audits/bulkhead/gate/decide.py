@@ -4,8 +4,8 @@ Every verdict comes from a check function (the registry's, or ``gate_checks`` fo
 and, until they are registered, image controls): the gate decides only what a verdict *means*
 under the policy. The image checks (BH-4.17 to BH-4.20: SBOM, fixable vulnerabilities, scan age,
 base distribution) judge the image a container is created from, as the engine knows it (its ID
-and repo digests), with the policy's ``images`` settings. It fails closed: a request it cannot read, and a control in enforce mode that
-it cannot determine, are refused.
+and repo digests), with the policy's ``images`` settings. It fails closed: a request it cannot
+read, and a control in enforce mode that it cannot determine, are refused.
 """
 
 from __future__ import annotations

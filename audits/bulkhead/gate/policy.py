@@ -210,7 +210,8 @@ def parse_policy(document: Any, source: str, catalogue: Catalogue) -> Policy:
         for control in SCAN_CONTROLS:
             if controls.get(control) == ENFORCE:
                 raise PolicyError(
-                    f"{source}: {control} is enforced but images.scan_reports_dir is not set: it would admit every image"
+                    f"{source}: {control} is enforced but images.scan_reports_dir is not set: "
+                    "it would admit every image"
                 )
     return Policy(
         default=mode(document.get("default", AUDIT), "default"),
