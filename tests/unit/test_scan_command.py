@@ -8,7 +8,6 @@ import json
 import os
 import stat
 import time
-from pathlib import Path
 
 import pytest
 from scanreports import grype_report, trivy_report
