@@ -6,6 +6,12 @@
    each), their SBOMs made, a Trivy and a Grype report of 100 vulnerabilities each per image; then
    timed: the collector's image_sboms fact, reading the reports (the settings), the four checks
    BH-4.17..4.20 and the images-in-use table. Per image = the difference between K and 1 image(s).
+3. Podman SBOM: `bulkhead sbom --engine podman`'s run (podman save to a docker-archive, then Syft
+   on the archive) on the bench busybox image loaded into rootful Podman, wall and CPU time.
+4. Gate: the admission decision of a recorded `docker create` with the image controls
+   BH-4.17..4.20 enforced against without them, the image looked up on this machine's real Docker
+   socket, the K images' reports in the reports directory (first decision: reports read; then
+   cached until a report changes). Wall and CPU time (in process) per decision.
 
 Run as root with the Docker engine and syft on PATH; flock /tmp/bulkhead-integration.lock. With
 --write the table replaces the one in bench/RESULTS.md. Containers and images it makes are removed.
@@ -14,8 +20,10 @@ Run as root with the Docker engine and syft on PATH; flock /tmp/bulkhead-integra
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,11 +37,17 @@ sys.path[:0] = [str(ROOT / "audits"), str(ROOT / "tests")]
 from scanreports import grype_report, trivy_report, write  # noqa: E402
 
 from bulkhead import sbom  # noqa: E402
+from bulkhead.catalogue import load_catalogue  # noqa: E402
 from bulkhead.checks import REGISTRY  # noqa: E402
 from bulkhead.checks.image_assurance import image_inventory  # noqa: E402
 from bulkhead.collector import host as collector_host  # noqa: E402
 from bulkhead.config import load_config  # noqa: E402
 from bulkhead.facts import HostState  # noqa: E402
+from bulkhead.gate.decide import decide  # noqa: E402
+from bulkhead.gate.engine import EngineImages  # noqa: E402
+from bulkhead.gate.host_context import gate_context, image_facts  # noqa: E402
+from bulkhead.gate.policy import parse_policy  # noqa: E402
+from bulkhead.gate.request import AuthzRequest  # noqa: E402
 
 BASE = "bulkhead-bench/busybox:local"
 PREFIX = "bulkhead-bench-assure-"
@@ -62,6 +76,74 @@ def sbom_times(scratch: Path) -> list[dict]:
         rows.append({"image": name, "packages": entry["packages"], "runs": len(runs),
                      "seconds": statistics.median(runs), "size": size})  # fmt: skip
     return rows
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def podman_sbom_times(scratch: Path, runs: int = 3) -> dict | None:
+    """Median wall and CPU seconds of one Podman SBOM (save + Syft), on BASE loaded into rootful Podman."""
+    name = f"localhost/{BASE}"
+    saved = subprocess.run(["docker", "save", BASE], capture_output=True, check=True).stdout
+    loaded = subprocess.run(["podman", "load"], input=saved, capture_output=True, check=False)
+    if loaded.returncode != 0:
+        return None
+    try:
+        image_id = subprocess.run(["podman", "image", "inspect", "--format", "{{.Id}}", name],
+                                  capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        walls, cpus = [], []
+        for _ in range(runs):
+            directory = Path(tempfile.mkdtemp(dir=scratch))
+            started, cpu = time.monotonic(), children_cpu()
+            entry = sbom.generate(image_id, directory, engine="podman", client="podman")
+            walls.append(time.monotonic() - started)
+            cpus.append(children_cpu() - cpu)
+        return {"image": name, "packages": entry["packages"], "runs": runs,
+                "seconds": statistics.median(walls), "cpu": statistics.median(cpus)}  # fmt: skip
+    finally:
+        subprocess.run(["podman", "rmi", name], capture_output=True, check=False)
+
+
+def gate_times(count: int, scratch: Path, rounds: int = 200) -> dict:
+    """Per-decision wall and CPU ms of a create with the image controls enforced, and without them."""
+    work = Path(tempfile.mkdtemp(dir=scratch))
+    image_id = docker("image", "inspect", "--format", "{{.Id}}", BASE)
+    sbom.refresh(work / "sbom", [image_id])
+    vulns = [(f"CVE-2099-{n:04d}", "busybox", "1.35.0", "1.36.1" if n % 2 else "", "HIGH") for n in range(100)]
+    for index in range(count):  # the reports of `count` images, one of them the image started
+        report_id = image_id if index == 0 else f"sha256:{index:064x}"
+        write(work / "scans", f"{index}.trivy.json", trivy_report(report_id, BASE, vulns, days_ago=1))
+        write(work / "scans", f"{index}.grype.json", grype_report(report_id, BASE, vulns, days_ago=1))
+    message = json.loads((ROOT / "tests" / "data" / "authz" / "create-compliant.json").read_text())
+    body = json.loads(base64.b64decode(message["RequestBody"]))
+    body["Image"] = BASE
+    message["RequestBody"] = base64.b64encode(json.dumps(body).encode()).decode()
+    request = AuthzRequest.from_message(message)
+    images = {"scan_reports_dir": str(work / "scans"), "sbom_dir": str(work / "sbom"),
+              "approved_base_distributions": ["debian"]}  # fmt: skip
+    catalogue = load_catalogue()
+    result = {"images": count}
+    for label, controls in (("without", {}), ("with", dict.fromkeys(CONTROLS, "enforce"))):
+        policy = parse_policy({"default": "audit", "controls": controls, "images": images}, "bench", catalogue)
+        context = gate_context({}, (), {"apparmor": False, "selinux": False, "cgroup_version": 1}, policy.images)
+        facts = image_facts(policy.images, policy.sbom_dir)
+        engine = EngineImages()
+
+        def one(policy=policy, context=context, facts=facts, engine=engine) -> object:
+            return decide(request, policy, context, host="bench", image_configs=engine, image_context=facts.apply)
+
+        started = time.perf_counter()
+        first = one()
+        result[f"{label}_first"] = (time.perf_counter() - started) * 1000
+        assert label == "without" or not first.allow, first.msg  # fixable highs: refused
+        started, cpu = time.perf_counter(), time.process_time()
+        for _ in range(rounds):
+            one()
+        result[f"{label}_wall"] = (time.perf_counter() - started) * 1000 / rounds
+        result[f"{label}_cpu"] = (time.process_time() - cpu) * 1000 / rounds
+    return result
 
 
 def make_images(count: int, scratch: Path) -> list[str]:
@@ -122,7 +204,7 @@ def added_time(count: int, scratch: Path, rounds: int = 5) -> dict:
     return result
 
 
-def table(sbom_rows: list[dict], added: list[dict]) -> str:
+def table(sbom_rows: list[dict], added: list[dict], podman: dict | None = None, gate: dict | None = None) -> str:
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     lines = [
         f"Run {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load average {load}.",
@@ -146,6 +228,26 @@ def table(sbom_rows: list[dict], added: list[dict]) -> str:
         span = last["images"] - first["images"]
         total = sum(last[key] - first[key] for key in ("fact", "reports", "checks", "table")) / span
         lines += ["", f"- added audit time per image in use (100 vulnerabilities per report): {total:.2f} ms"]
+    if podman is not None:
+        lines += [
+            "",
+            "| Podman SBOM (podman save + Syft docker-archive:) | packages | runs | median wall (s) | median CPU (s) |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            f"| {podman['image']} | {podman['packages']} | {podman['runs']} | {podman['seconds']:.2f} | "
+            f"{podman['cpu']:.2f} |",
+        ]
+    if gate is not None:
+        lines += [
+            "",
+            f"| gate, create request ({gate['images']} images' reports on disk) | first decision (ms) | "
+            "wall per decision (ms) | CPU per decision (ms) |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for label in ("without", "with"):
+            lines.append(f"| {label} BH-4.17..4.20 | {gate[label + '_first']:.1f} | {gate[label + '_wall']:.2f} | "
+                         f"{gate[label + '_cpu']:.2f} |")  # fmt: skip
+        added = gate["with_wall"] - gate["without_wall"]
+        lines += ["", f"- the image controls add {added:.2f} ms per create decision once the reports are cached"]
     return "\n".join(lines)
 
 
@@ -158,12 +260,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         try:
             sbom_rows = sbom_times(Path(scratch))
+            podman = podman_sbom_times(Path(scratch))
+            gate = gate_times(args.images, Path(scratch))
             added = [added_time(1, Path(scratch))]
             cleanup(1)
             added.append(added_time(args.images, Path(scratch)))
         finally:
             cleanup(args.images)
-    result = table(sbom_rows, added)
+    result = table(sbom_rows, added, podman, gate)
     print(result)
     if args.write:
         path = ROOT / "bench" / "RESULTS.md"

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bulkhead import __version__, admin_access, sbom
+from bulkhead import __version__, admin_access, sbom, scanners
 from bulkhead.audit import EXIT_ERROR, run_audit
 from bulkhead.catalogue import SEVERITIES, CatalogueError
 from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL
@@ -175,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin_access.register(commands)
     sbom.add_arguments(commands)
+    scanners.add_arguments(commands)
     gate_commands.add_arguments(commands)
     return parser
 

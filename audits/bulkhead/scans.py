@@ -33,6 +33,14 @@ class ScanReportError(ValueError):
     """A file in the reports directory is not a Trivy or Grype JSON report."""
 
 
+def image_key(image_id: str) -> str:
+    """``sha256:<hex>``: Podman reports image IDs without the algorithm, Docker and the scanners with it."""
+    text = str(image_id)
+    if len(text) == 64 and all(character in "0123456789abcdef" for character in text):
+        return f"sha256:{text}"
+    return text
+
+
 @dataclass(frozen=True)
 class Vulnerability:
     id: str
@@ -57,7 +65,7 @@ class ScanReport:
 
     def keys(self) -> set[str]:
         """What images in use are matched on: the image ID and each repo digest (``sha256:...``)."""
-        keys = {self.image_id} if self.image_id else set()
+        keys = {image_key(self.image_id)} if self.image_id else set()
         keys.update(digest.rsplit("@", 1)[-1] for digest in self.repo_digests)
         return keys
 
@@ -70,7 +78,7 @@ class ScanIndex:
     reports: list[ScanReport] = field(default_factory=list)
 
     def for_image(self, image_id: str, repo_digests: list[str] | tuple[str, ...] = ()) -> list[ScanReport]:
-        wanted = {image_id} | {digest.rsplit("@", 1)[-1] for digest in repo_digests}
+        wanted = {image_key(image_id)} | {digest.rsplit("@", 1)[-1] for digest in repo_digests}
         return [report for report in self.reports if report.keys() & wanted]
 
 

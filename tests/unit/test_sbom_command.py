@@ -82,3 +82,52 @@ def test_no_container_running_makes_no_sbom_and_a_docker_failure_is_exit_2(fakes
     (tmp_path / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
     assert main(["sbom", f"--dir={tmp_path / 'sbom'}"]) == 2
     assert "Cannot connect to the Docker daemon" in capsys.readouterr().err
+
+
+FAKE_PODMAN = """#!/bin/sh
+# ps -q --no-trunc | inspect --format {{.Image}} IDS | image inspect --format ... ID
+# | save --quiet --format docker-archive -o FILE ID
+case "$1" in
+  ps) cat "$STATE/podman-containers" ;;
+  inspect) cat "$STATE/podman-in-use" ;;
+  image) grep -q "$5" "$STATE/podman-in-use" || { echo "image not known: $5" >&2; exit 1; }
+         echo '[] ["localhost/app:1"]' ;;
+  save) echo "archive of $7" > "$6" ;;
+esac
+"""
+
+
+def test_podman_images_get_sboms_from_a_saved_archive_and_each_engine_prunes_its_own(fakes, tmp_path, capsys):
+    """Podman reports image IDs without sha256:; its SBOMs come from `podman save` + syft docker-archive:."""
+    podman = tmp_path / "podman"
+    podman.write_text(FAKE_PODMAN)
+    podman.chmod(0o755)
+    directory = tmp_path / "sbom"
+    engine(fakes, [OLD], [OLD])
+    (fakes / "podman-containers").write_text("p1\n")
+    (fakes / "podman-in-use").write_text(NEW.removeprefix("sha256:") + "\n")
+    assert main(["sbom", f"--dir={directory}", "--engine", "docker", "--engine", "podman"]) == 0
+    index = json.loads((directory / "index.json").read_text())["images"]
+    podman_id = NEW.removeprefix("sha256:")
+    assert sorted(index) == sorted([OLD, podman_id])
+    assert index[podman_id]["engine"] == "podman" and index[podman_id]["file"] == f"podman-{podman_id}.spdx.json"
+    assert index[podman_id]["tags"] == ["localhost/app:1"]
+    calls = (fakes / "syft-calls").read_text().splitlines()
+    assert calls[0] == f"docker:{OLD}"
+    assert calls[1].startswith("docker-archive:") and calls[1].endswith("/image.tar")
+    assert not list(directory.glob(".syft-*"))  # the archive went with its scratch directory
+
+    # The Podman container is gone: a Podman run prunes its entry and keeps Docker's.
+    (fakes / "podman-containers").write_text("")
+    (fakes / "podman-in-use").write_text("")
+    assert main(["sbom", f"--dir={directory}", "--engine", "podman"]) == 0
+    assert sorted(json.loads((directory / "index.json").read_text())["images"]) == [OLD]
+
+
+def test_a_failing_engine_is_exit_2_and_the_other_is_still_done(fakes, tmp_path, capsys):
+    (tmp_path / "podman").write_text("#!/bin/sh\necho 'cannot connect to podman' >&2\nexit 125\n")
+    (tmp_path / "podman").chmod(0o755)
+    engine(fakes, [OLD], [OLD])
+    assert main(["sbom", f"--dir={tmp_path / 'sbom'}", "--engine", "podman", "--engine", "docker"]) == 2
+    assert "bulkhead sbom: podman: " in capsys.readouterr().err
+    assert sorted(json.loads((tmp_path / "sbom" / "index.json").read_text())["images"]) == [OLD]

@@ -27,7 +27,9 @@ from bulkhead.checks.registry import (
     Context,
     Findings,
     HostCheck,
+    ImageCheck,
     container_controls,
+    image_controls,
     judge_container,
     register,
 )
@@ -56,6 +58,8 @@ __all__ = [
     "Context",
     "Findings",
     "HostCheck",
+    "ImageCheck",
     "container_controls",
+    "image_controls",
     "judge_container",
 ]

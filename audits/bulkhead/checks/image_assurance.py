@@ -5,15 +5,18 @@ Facts from the target: the images in use and the SBOM index ``bulkhead sbom`` ke
 os-release). From the audit host: the Trivy and Grype reports of ``scan_reports_dir``
 (``settings.scans``), matched to images by image ID or repo digest. Findings name the image first
 and, for vulnerabilities, the CVE, so that a waiver's ``container`` (image) pattern and ``cve`` match.
+Each control is an image check: the admission gate calls the same function on the image of a
+container about to be created (``bulkhead.gate``, policy section ``images``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bulkhead.checks.containers import Container, Image, image_name, images_in_use, users_of
-from bulkhead.checks.registry import Findings, HostCheck
+from bulkhead.checks.containers import Container, Image, image_name, images_in_use
+from bulkhead.checks.registry import Context, ImageCheck, Reasons
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 from bulkhead.scans import ScanIndex, ScanReport, Vulnerability, at_or_above, latest_per_tool
@@ -27,73 +30,68 @@ def _scans(settings: AuditConfig) -> ScanIndex:
     return settings.scans
 
 
+def scans_configured(context: Context) -> None:
+    _scans(context.settings)
+
+
+def bases_configured(context: Context) -> None:
+    if not context.settings.get("approved_base_distributions"):
+        raise NotApplicable("no sanctioned base distributions configured (audit setting approved_base_distributions)")
+
+
 def image_reports(image: Image, scans: ScanIndex) -> list[ScanReport]:
     return scans.for_image(image["Id"], image.get("RepoDigests") or [])
 
 
-def _sbom_of(image: Image, sboms: dict[str, Any]) -> dict[str, Any] | None:
+def _sbom_of(image: Image, sboms: Mapping[str, Any]) -> dict[str, Any] | None:
     return (sboms.get("images") or {}).get(image["Id"])
 
 
-def sbom_present(state: HostState, settings: AuditConfig) -> Findings:
-    sboms = state.fact("image_sboms")
+# Each check judges one image (``docker image inspect``: Id, RepoTags, RepoDigests): the audit on
+# every image in use (``image app:1: ... (used by web)``), the admission gate on the image of a
+# container about to be created.
+
+
+def sbom_present(image: Image, context: Context) -> Reasons:
+    sboms = context.need("image_sboms")
+    if _sbom_of(image, sboms) is None:
+        return f"no SBOM in {sboms.get('directory')} (bulkhead sbom)"
+    return None
+
+
+def fixable_vulnerabilities(image: Image, context: Context) -> Reasons:
+    threshold = context.settings.get("vulnerability_threshold")
+    seen: dict[tuple[str, str], tuple[Vulnerability, list[str]]] = {}
+    for report in latest_per_tool(image_reports(image, _scans(context.settings))):
+        for vulnerability in report.vulnerabilities:
+            if vulnerability.fixable and at_or_above(vulnerability.severity, threshold):
+                key = (vulnerability.id, vulnerability.package)
+                seen.setdefault(key, (vulnerability, []))[1].append(report.tool)
     return [
-        f"image {image_name(image)}: no SBOM in {sboms.get('directory')} (bulkhead sbom) "
-        f"(used by {users_of(containers)})"
-        for image, containers in images_in_use(state).values()
-        if _sbom_of(image, sboms) is None
+        f"{vulnerability.id} ({vulnerability.severity}) in {vulnerability.package} {vulnerability.installed}, "
+        f"fixed in {vulnerability.fixed_in} [{', '.join(tools)}]"
+        for (_cve, _package), (vulnerability, tools) in sorted(seen.items())
     ]
-
-
-def fixable_vulnerabilities(state: HostState, settings: AuditConfig) -> Findings:
-    used = images_in_use(state)  # first: an unreachable host is an error, never not applicable
-    scans = _scans(settings)
-    threshold = settings.get("vulnerability_threshold")
-    findings = []
-    for image, containers in used.values():
-        seen: dict[tuple[str, str], tuple[Vulnerability, list[str]]] = {}
-        for report in latest_per_tool(image_reports(image, scans)):
-            for vulnerability in report.vulnerabilities:
-                if vulnerability.fixable and at_or_above(vulnerability.severity, threshold):
-                    key = (vulnerability.id, vulnerability.package)
-                    seen.setdefault(key, (vulnerability, []))[1].append(report.tool)
-        for (_cve, _package), (vulnerability, tools) in sorted(seen.items()):
-            findings.append(
-                f"image {image_name(image)}: {vulnerability.id} ({vulnerability.severity}) in "
-                f"{vulnerability.package} {vulnerability.installed}, fixed in {vulnerability.fixed_in} "
-                f"[{', '.join(tools)}] (used by {users_of(containers)})"
-            )
-    return findings
 
 
 def scan_age_days(report: ScanReport, now: datetime | None = None) -> int:
     return ((now or datetime.now(UTC)) - report.scanned_at).days
 
 
-def scanned_recently(state: HostState, settings: AuditConfig, now: datetime | None = None) -> Findings:
-    used = images_in_use(state)
-    scans = _scans(settings)
-    limit = settings.get("max_scan_age_days")
-    findings = []
-    for image, containers in used.values():
-        reports = image_reports(image, scans)
-        if not reports:
-            findings.append(
-                f"image {image_name(image)}: no Trivy or Grype report in {scans.directory} "
-                f"(used by {users_of(containers)})"
-            )
-            continue
-        latest = max(reports, key=lambda report: report.scanned_at)
-        age = scan_age_days(latest, now)
-        if age > limit:
-            findings.append(
-                f"image {image_name(image)}: last scanned {age} days ago ({latest.tool}), over the {limit}-day "
-                f"limit (used by {users_of(containers)})"
-            )
-    return findings
+def scanned_recently(image: Image, context: Context) -> Reasons:
+    scans = _scans(context.settings)
+    limit = context.settings.get("max_scan_age_days")
+    reports = image_reports(image, scans)
+    if not reports:
+        return f"no Trivy or Grype report in {scans.directory}"
+    latest = max(reports, key=lambda report: report.scanned_at)
+    age = scan_age_days(latest)
+    if age > limit:
+        return f"last scanned {age} days ago ({latest.tool}), over the {limit}-day limit"
+    return None
 
 
-def distribution(sbom: dict[str, Any] | None) -> str:
+def distribution(sbom: Mapping[str, Any] | None) -> str:
     """``id:version_id`` as Syft read the image's os-release; '' when unknown."""
     distro = (sbom or {}).get("distro") or {}
     return ":".join(str(part) for part in (distro.get("id"), distro.get("version_id")) if part)
@@ -105,30 +103,17 @@ def sanctioned(distro: str, allowed: list[str]) -> bool:
     return any(str(entry) in (distro, name) for entry in allowed)
 
 
-def sanctioned_base(state: HostState, settings: AuditConfig) -> Findings:
-    used = images_in_use(state)
-    allowed = settings.get("approved_base_distributions")
-    if not allowed:
-        raise NotApplicable("no sanctioned base distributions configured (audit setting approved_base_distributions)")
-    sboms = state.fact("image_sboms")
-    findings = []
-    for image, containers in used.values():
-        sbom = _sbom_of(image, sboms)
-        distro = distribution(sbom)
-        if sbom is None:
-            findings.append(
-                f"image {image_name(image)}: base distribution unknown, no SBOM (used by {users_of(containers)})"
-            )
-        elif not distro:
-            findings.append(
-                f"image {image_name(image)}: base distribution unknown (no os-release) (used by {users_of(containers)})"
-            )
-        elif not sanctioned(distro, allowed):
-            findings.append(
-                f"image {image_name(image)}: built on {distro}, not a sanctioned base ({', '.join(map(str, allowed))}) "
-                f"(used by {users_of(containers)})"
-            )
-    return findings
+def sanctioned_base(image: Image, context: Context) -> Reasons:
+    allowed = context.settings.get("approved_base_distributions")
+    sbom = _sbom_of(image, context.need("image_sboms"))
+    distro = distribution(sbom)
+    if sbom is None:
+        return "base distribution unknown, no SBOM"
+    if not distro:
+        return "base distribution unknown (no os-release)"
+    if not sanctioned(distro, allowed):
+        return f"built on {distro}, not a sanctioned base ({', '.join(map(str, allowed))})"
+    return None
 
 
 def registry_of(image: Image) -> str:
@@ -185,8 +170,8 @@ def _name(container: Container) -> str:
 
 # Control ID -> the function that judges it (registered by bulkhead.checks).
 CHECKS = {
-    "BH-4.17": HostCheck(sbom_present),
-    "BH-4.18": HostCheck(fixable_vulnerabilities),
-    "BH-4.19": HostCheck(scanned_recently),
-    "BH-4.20": HostCheck(sanctioned_base),
+    "BH-4.17": ImageCheck(sbom_present, needs=("image_sboms",)),
+    "BH-4.18": ImageCheck(fixable_vulnerabilities, precondition=scans_configured),
+    "BH-4.19": ImageCheck(scanned_recently, precondition=scans_configured),
+    "BH-4.20": ImageCheck(sanctioned_base, needs=("image_sboms",), precondition=bases_configured),
 }

@@ -5,7 +5,7 @@ A check takes facts and returns findings, one line each (an empty list is a pass
 not be read. No pytest, no I/O: the audit suites, the history of gone containers and the admission
 gate all call the same function.
 
-Two kinds:
+Three kinds:
 - a **host check** (``HostCheck(function)``) takes the host's facts and the audit settings;
 - a **container check** (``ContainerCheck(function, needs=...)``) takes one container's inspect
   document (as the collector normalises it) and a ``Context`` with the little it needs from the
@@ -13,6 +13,10 @@ Two kinds:
   prefixes each finding with the container (``container web: runs --privileged``), and every
   container the events recorder kept that is gone or stopped since (``bulkhead.recorded``:
   ``container debug-1 (removed, ran 03:00:12-03:01:40): runs --privileged``).
+- an **image check** (``ImageCheck(function, needs=...)``) takes one image (``docker image
+  inspect``: ``Id``, ``RepoTags``, ``RepoDigests``) and a ``Context``. Its host form judges every
+  image running containers use (``image app:1: no SBOM ... (used by web, worker)``); the gate
+  judges the image a container is about to be created from.
 
 Each module of checks ends with a ``CHECKS`` table, control ID -> check, which ``bulkhead.checks``
 registers. (A table rather than decorators: mutation testing tools skip decorated functions.)
@@ -24,7 +28,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from bulkhead.checks.containers import Container, Image, describe, running_containers
+from bulkhead.checks.containers import (
+    Container,
+    Image,
+    describe,
+    image_name,
+    images_in_use,
+    running_containers,
+    users_of,
+)
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 from bulkhead.recorded import gone_containers
@@ -47,6 +59,8 @@ class Context:
     processes: Mapping[str, Sequence[str]] | None = None
     # Image ID -> image, for containers started by image ID (what is that image called?).
     images: Mapping[str, Image] | None = None
+    # The SBOM index ``bulkhead sbom`` keeps: {"directory": ..., "images": {image ID: entry}}.
+    image_sboms: Mapping[str, Any] | None = None
 
     def need(self, name: str) -> Any:
         value = getattr(self, name)
@@ -57,6 +71,7 @@ class Context:
 
 HostJudge = Callable[[HostState, AuditConfig], Findings]
 ContainerJudge = Callable[[Container, Context], Reasons]
+ImageJudge = Callable[[Image, Context], Reasons]
 Precondition = Callable[[Context], None]
 
 
@@ -86,26 +101,50 @@ class ContainerCheck:
 
 
 @dataclass(frozen=True)
+class ImageCheck:
+    """A control judged image by image: ``function(image, context) -> reasons``.
+
+    ``needs`` and ``precondition`` as for a container check (the precondition sees the settings:
+    no scanner reports configured is not applicable on every host).
+    """
+
+    function: ImageJudge
+    needs: Iterable[str] = ()
+    precondition: Precondition | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.needs) - {entry.name for entry in fields(Context)}
+        if unknown:
+            raise ValueError(f"{self.function.__name__}: unknown context fields {sorted(unknown)}")
+
+
+@dataclass(frozen=True)
 class Check:
-    """A registered control: ``judge`` for a host; ``container`` too for a per-container control."""
+    """A registered control: ``judge`` for a host; ``container`` (or ``image``) too for a per-container
+    (per-image) control."""
 
     control_id: str
     judge: HostJudge
     container: ContainerJudge | None = None
     needs: frozenset[str] = frozenset()
     precondition: Precondition | None = None
+    image: ImageJudge | None = None
 
 
 REGISTRY: dict[str, Check] = {}
 
 
-def register(checks: Mapping[str, HostCheck | ContainerCheck]) -> None:
+def register(checks: Mapping[str, HostCheck | ContainerCheck | ImageCheck]) -> None:
     """Register a module's ``CHECKS`` table; a control with two checks is a programming error."""
     for control_id, entry in checks.items():
         if control_id in REGISTRY:
             raise ValueError(f"control {control_id} has two checks")
         if isinstance(entry, HostCheck):
             REGISTRY[control_id] = Check(control_id, entry.function)
+        elif isinstance(entry, ImageCheck):
+            needs = frozenset(entry.needs)
+            judge = _on_every_image_in_use(entry.function, needs, entry.precondition)
+            REGISTRY[control_id] = Check(control_id, judge, None, needs, entry.precondition, entry.function)
         else:
             needs = frozenset(entry.needs)
             judge = _on_every_running_container(entry.function, needs, entry.precondition)
@@ -132,6 +171,21 @@ def _on_every_running_container(
             for reason in reasons(function(container, context))
         ]
         return findings + _judge_gone(function, context, gone)
+
+    return judge
+
+
+def _on_every_image_in_use(function: ImageJudge, needs: frozenset[str], precondition: Precondition | None) -> HostJudge:
+    def judge(state: HostState, settings: AuditConfig) -> Findings:
+        used = images_in_use(state)  # first: an unreachable host is an error, never not applicable
+        context = context_from_facts(state, settings, needs)
+        if precondition is not None:
+            precondition(context)
+        return [
+            f"image {image_name(image)}: {reason} (used by {users_of(containers)})"
+            for image, containers in used.values()
+            for reason in reasons(function(image, context))
+        ]
 
     return judge
 
@@ -173,6 +227,8 @@ def context_from_facts(state: HostState, settings: AuditConfig, needs: Iterable[
             values[name] = state.fact("container_processes")
         elif name == "images":
             values[name] = {image["Id"]: image for image in state.fact("images")}
+        elif name == "image_sboms":
+            values[name] = state.fact("image_sboms")
     return replace(Context(settings=settings), **values)
 
 
@@ -208,6 +264,11 @@ def judge_container(
         except FactUnavailable as reason:
             verdict.undetermined[control_id] = str(reason)
     return verdict
+
+
+def image_controls() -> list[str]:
+    """The IDs of every control that judges one image at a time."""
+    return [control_id for control_id, check in REGISTRY.items() if check.image is not None]
 
 
 def container_controls() -> list[str]:

@@ -82,13 +82,14 @@ def integrity_baseline():
     return {"path": BASELINE, "recorded": recorded, "current": current}
 
 
-def image_sboms():
+def image_sboms(directory=None):
     """The SBOMs `bulkhead sbom` keeps: image ID -> file, package count, base distribution, digests.
 
     Only its index is read (never the SBOMs' contents), and only entries whose file exists. No
-    directory or no index is no SBOM at all; an unreadable or malformed index is an error.
+    directory or no index is no SBOM at all; an unreadable or malformed index is an error. The
+    admission gate reads the same index (its policy's images.sbom_dir).
     """
-    directory = os.environ.get("BULKHEAD_SBOM_DIR") or SBOM_DIR
+    directory = directory or os.environ.get("BULKHEAD_SBOM_DIR") or SBOM_DIR
     index_path = os.path.join(directory, "index.json")
     text = read_optional(index_path)
     if text is None:

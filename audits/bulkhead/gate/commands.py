@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bulkhead.catalogue import CatalogueError
 from bulkhead.gate.engine import DOCKER_SOCKET, EngineImages
-from bulkhead.gate.host_context import detect, gate_context
+from bulkhead.gate.host_context import detect, gate_context, image_facts
 from bulkhead.gate.log import LOG_FILE, DecisionLog, print_log
 from bulkhead.gate.policy import PolicyError, load_policy
 from bulkhead.gate.recorder import Recorder
@@ -59,12 +59,13 @@ def run_serve(args: argparse.Namespace) -> int:
     engine = EngineImages(args.engine_socket)
     gate = Gate(
         policy,
-        gate_context(policy.context, policy.approved_registries, detect()),
+        gate_context(policy.context, policy.approved_registries, detect(), policy.images),
         DecisionLog(args.log_file, None if args.no_syslog else "/dev/log"),
         break_glass=args.break_glass,
         image_configs=engine,
         record=Recorder(args.record) if args.record else None,
         container_mounts=engine.mounts,
+        image_context=image_facts(policy.images, policy.sbom_dir).apply,
     )
     return serve(gate, args.socket)
 

@@ -2,8 +2,10 @@
 
 Every verdict comes from a check function (the registry's, or ``gate_checks`` for exec sessions
 and, until they are registered, image controls): the gate decides only what a verdict *means*
-under the policy. It fails closed: a request it cannot read, and a control in enforce mode that
-it cannot determine, are refused.
+under the policy. The image checks (BH-4.17 to BH-4.20: SBOM, fixable vulnerabilities, scan age,
+base distribution) judge the image a container is created from, as the engine knows it (its ID
+and repo digests), with the policy's ``images`` settings. It fails closed: a request it cannot
+read, and a control in enforce mode that it cannot determine, are refused.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bulkhead.checks import REGISTRY, Context, container_controls, judge_container
+from bulkhead.checks import REGISTRY, Context, container_controls, image_controls, judge_container
+from bulkhead.checks.registry import reasons as reasons_of
 from bulkhead.facts import FactUnavailable, NotApplicable
 from bulkhead.gate.gate_checks import EXEC_CHECKS, EXEC_CONTROLS, IMAGE_CONTROLS, image_check
 from bulkhead.gate.policy import ENFORCE, OFF, Exception_, Policy, this_host
@@ -40,8 +43,11 @@ PUBLISH_CONTROL = "5.13"
 MOUNT_CONTROLS = ("5.5", "5.19", "5.31")
 # A container name -> its mounts as inspect shows them, None when the engine has no such container.
 ContainerMounts = Callable[[str], list[dict[str, Any]] | None]
-# An image reference -> its config (``docker image inspect`` .Config), None when the engine lacks it.
+# An image reference -> its config (``docker image inspect`` .Config: User, Healthcheck, ExposedPorts)
+# and its identity (Id, RepoTags, RepoDigests), None when the engine lacks it.
 ImageConfigs = Callable[[str], dict[str, Any] | None]
+# The context with what the image checks read now (scanner reports, SBOM index): host_context.ImageFacts.
+ImageContext = Callable[[Context], Context]
 
 
 @dataclass
@@ -53,6 +59,8 @@ class ControlResult:
     not_applicable: str | None = None
     exception: Exception_ | None = None
     expired_exceptions: list[Exception_] = field(default_factory=list)
+    # Reasons a CVE exception admits while others remain (the rest still refuse).
+    excepted: list[tuple[str, Exception_]] = field(default_factory=list)
 
     @property
     def breaks(self) -> bool:
@@ -94,7 +102,7 @@ class Decision:
 def gated_controls() -> frozenset[str]:
     """Every control the gate judges at admission (create, update, exec, pull), when its mode is not off."""
     judged = {control for control in container_controls() if control not in RUNTIME_ONLY}
-    return frozenset(judged | set(EXEC_CONTROLS) | set(IMAGE_CONTROLS))
+    return frozenset(judged | set(EXEC_CONTROLS) | set(IMAGE_CONTROLS) | set(image_controls()))
 
 
 def decide(
@@ -106,6 +114,7 @@ def decide(
     break_glass: bool = False,
     image_configs: ImageConfigs | None = None,
     container_mounts: ContainerMounts | None = None,
+    image_context: ImageContext | None = None,
 ) -> Decision:
     try:
         admitted = admission(request)
@@ -115,7 +124,7 @@ def decide(
         return _break_glass(decision) if break_glass else decision
     if admitted is None:
         return Decision(True, "", request.method, request.path)
-    results = judge(admitted, policy, context, image_configs, container_mounts)
+    results = judge(admitted, policy, context, image_configs, container_mounts, image_context)
     today = today or date.today()
     host = host or this_host()
     for result in results:
@@ -148,8 +157,10 @@ def judge(
     context: Context,
     image_configs: ImageConfigs | None = None,
     container_mounts: ContainerMounts | None = None,
+    image_context: ImageContext | None = None,
 ) -> list[ControlResult]:
     """Every control the policy does not turn off, judged on what the request asks for."""
+    image_configs = _once(image_configs)
 
     def wanted(ids: Iterable[str]) -> list[str]:
         return [control for control in ids if policy.mode(control) != OFF]
@@ -184,10 +195,63 @@ def judge(
         ]
         results += _registry([CAPABILITIES_CONTROL], policy, allowed, context)
     results += [_image(control, policy, document, context) for control in wanted(IMAGE_CONTROLS)]
+    assurance = wanted(image_controls())
+    if assurance:
+        results += _assurance(assurance, policy, config_image(document), context, image_configs, image_context)
     for result in results:
         if result.control in unknown:
             result.reasons, result.undetermined = [], unknown[result.control]
     return sorted(results, key=lambda result: _order(result.control))
+
+
+def config_image(document: dict[str, Any]) -> str:
+    return str(document["Config"].get("Image") or "")
+
+
+def _once(lookup: ImageConfigs | None) -> ImageConfigs | None:
+    """One engine request per image reference and admission, however many controls ask."""
+    if lookup is None:
+        return None
+    seen: dict[str, dict[str, Any] | None] = {}
+
+    def cached(reference: str) -> dict[str, Any] | None:
+        if reference not in seen:
+            seen[reference] = lookup(reference)
+        return seen[reference]
+
+    return cached
+
+
+def _assurance(
+    ids: list[str],
+    policy: Policy,
+    reference: str,
+    context: Context,
+    image_configs: ImageConfigs | None,
+    image_context: ImageContext | None,
+) -> list[ControlResult]:
+    """The image checks on the image the container is created from: the audit's functions, one each."""
+    found = image_configs(reference) if image_configs is not None and reference else None
+    if found is None or not found.get("Id"):
+        why = f"the image {reference or '(none)'} is not on the engine: its ID and digests are not known"
+        return [ControlResult(control, policy.mode(control), undetermined=why) for control in ids]
+    image = {key: found.get(key) or [] for key in ("RepoTags", "RepoDigests")} | {"Id": found["Id"]}
+    current = image_context(context) if image_context is not None else context
+    results = []
+    for control in ids:
+        check = REGISTRY[control]
+        assert check.image is not None
+        result = ControlResult(control, policy.mode(control))
+        try:
+            if check.precondition is not None:
+                check.precondition(current)
+            result.reasons = [f"image {reference}: {reason}" for reason in reasons_of(check.image(image, current))]
+        except NotApplicable as reason:
+            result.not_applicable = str(reason)
+        except FactUnavailable as reason:
+            result.undetermined = str(reason)
+        results.append(result)
+    return results
 
 
 def with_engine_defaults(
@@ -274,14 +338,26 @@ def _run(control: str, policy: Policy, check: Any, document: dict[str, Any], con
 
 
 def _apply_exceptions(result: ControlResult, policy: Policy, admitted: Admission, today: date, host: str) -> None:
+    """The first live exception covering every reason admits the result; CVE exceptions (BH-4.18)
+    cover the reasons naming their CVE, and the result is admitted when they cover them all."""
+    excepted: list[tuple[str, Exception_]] = []
     for entry in policy.exceptions_for(result.control):
         if not entry.covers(admitted.container, admitted.image, admitted.labels, host):
             continue
         if entry.expires <= today:
             result.expired_exceptions.append(entry)
             continue
-        result.exception = entry
-        return
+        if entry.cve is None:
+            result.exception = entry
+            return
+        if result.undetermined is None:
+            excepted += [(reason, entry) for reason in result.reasons if entry.covers_reason(reason)]
+    covered = {reason for reason, _entry in excepted}
+    if excepted and covered >= set(result.reasons):
+        result.exception = excepted[0][1]
+    elif excepted:
+        result.excepted = excepted
+        result.reasons = [reason for reason in result.reasons if reason not in covered]
 
 
 def describe(admitted: Admission) -> str:

@@ -1,4 +1,5 @@
-"""The engine's view of an image, for settings a container takes from it (USER, HEALTHCHECK)."""
+"""The engine's view of an image: settings a container takes from it (USER, HEALTHCHECK), and
+its ID and repo digests, which the image controls match to SBOMs and scanner reports."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ class EngineImages:
             return None
         config = document.get("Config") or {}
         return {
+            "Id": str(document.get("Id") or ""),
+            "RepoTags": list(document.get("RepoTags") or []),
+            "RepoDigests": list(document.get("RepoDigests") or []),
             "User": config.get("User") or "",
             "Healthcheck": config.get("Healthcheck"),
             "ExposedPorts": sorted(config.get("ExposedPorts") or {}),

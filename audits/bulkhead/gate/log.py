@@ -46,6 +46,8 @@ def record(decision: Decision, now: datetime | None = None) -> dict[str, Any]:
         expired = [f"{item.label_text()} expired on {item.expires.isoformat()}" for item in result.expired_exceptions]
         if expired:
             entry["expired_exceptions"] = expired
+        if result.excepted:
+            entry["excepted"] = [f"{reason} [{item.label_text()}]" for reason, item in result.excepted]
         controls.append(entry)
     line: dict[str, Any] = {
         "time": (now or datetime.now(UTC)).isoformat(timespec="seconds"),

@@ -10,11 +10,22 @@ A policy file (YAML)::
     approved_registries: [registry.example.com] # what BH-4.11 approves (as the audit setting)
     context:                             # host facts the checks need; detected when omitted
       daemon_no_new_privileges: true
+    images:                              # what the image controls BH-4.17 to BH-4.20 read (audit settings)
+      scan_reports_dir: /var/lib/bulkhead/scans   # Trivy/Grype JSON reports, re-read when they change
+      vulnerability_threshold: critical  # dev lenient, production strict (high)
+      max_scan_age_days: 7
+      approved_base_distributions: [debian]
+      sbom_dir: /var/lib/bulkhead/sbom   # bulkhead sbom's index (BH-4.17, BH-4.20)
     exceptions:                          # the waiver format, scoped by container, image or label
       - control: "5.4"
         container: debug                 # fnmatch patterns; label: "key" or "key=value"
         justification: Vendor debug tool (OPS-7)
         expires: 2027-03-31              # from that day on it admits nothing
+      - control: BH-4.18
+        cve: CVE-2024-1234               # only that vulnerability (the image's others still refuse)
+        image: "registry.example.com/app*"
+        justification: Not reachable in our use (SEC-12)
+        expires: 2027-01-31
 
 Every problem is a ``PolicyError`` naming the file and the key: a malformed policy is refused at
 install time (``bulkhead gate check-policy``), never loaded at run time.
@@ -23,6 +34,7 @@ install time (``bulkhead gate check-policy``), never loaded at run time.
 from __future__ import annotations
 
 import fnmatch
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +46,9 @@ import yaml
 
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.checks.containers import capabilities
+from bulkhead.collector.host import SBOM_DIR
+from bulkhead.config import KNOWN_KEYS
+from bulkhead.scans import SEVERITIES
 from bulkhead.yamlfile import yaml_date
 
 ENFORCE = "enforce"
@@ -44,10 +59,20 @@ MODES = (ENFORCE, AUDIT, OFF)
 # see afterwards: the catalogue has no entry for them yet, the gate judges them. 5.23 is off unless
 # the policy names it ("where configured"): an exec without -u runs as the container's user.
 GATE_ONLY_CONTROLS = {"5.22": "Exec sessions are not run --privileged", "5.23": "Exec sessions do not run as root"}
-OFF_UNLESS_NAMED = frozenset({"5.23"})
-_KEYS = {"default", "controls", "allowed_capabilities", "approved_registries", "context", "exceptions"}
+# The image controls (SBOM, fixable vulnerabilities, scan age, base distribution) need SBOMs and
+# scanner reports on the host: off unless the policy names them, so that `default: enforce` does
+# not refuse every image of a host that has none yet.
+IMAGE_ASSURANCE_CONTROLS = ("BH-4.17", "BH-4.18", "BH-4.19", "BH-4.20")
+OFF_UNLESS_NAMED = frozenset({"5.23", *IMAGE_ASSURANCE_CONTROLS})
+_KEYS = {"default", "controls", "allowed_capabilities", "approved_registries", "context", "images", "exceptions"}
 _CONTEXT_KEYS = {"apparmor": bool, "selinux": bool, "cgroup_version": int, "daemon_no_new_privileges": bool}
-_EXCEPTION_KEYS = {"control", "host", "container", "image", "label", "justification", "expires"}
+_EXCEPTION_KEYS = {"control", "host", "container", "image", "label", "cve", "justification", "expires"}
+# The audit settings the image controls read, and where the gate finds bulkhead sbom's index.
+IMAGE_SETTINGS = ("scan_reports_dir", "vulnerability_threshold", "max_scan_age_days", "approved_base_distributions")
+SBOM_DIR_KEY = "sbom_dir"
+DEFAULT_SBOM_DIR = SBOM_DIR
+# Image controls that need scanner reports: enforcing one with no reports directory would be a no-op.
+SCAN_CONTROLS = ("BH-4.18", "BH-4.19")
 
 
 class _Loader(yaml.SafeLoader):
@@ -76,6 +101,7 @@ class Exception_:
     container: str | None = None
     image: str | None = None
     label: str | None = None
+    cve: str | None = None
 
     def label_text(self) -> str:
         scope = [f"{name} {value}" for name, value in self.scope().items()]
@@ -84,9 +110,20 @@ class Exception_:
     def scope(self) -> dict[str, str]:
         return {
             name: value
-            for name, value in (("container", self.container), ("image", self.image), ("label", self.label))
+            for name, value in (
+                ("container", self.container),
+                ("image", self.image),
+                ("label", self.label),
+                ("cve", self.cve),
+            )
             if value is not None
         }
+
+    def covers_reason(self, reason: str) -> bool:
+        """A CVE exception covers the reasons naming its CVE only; any other covers every reason."""
+        if self.cve is None:
+            return True
+        return re.search(rf"(?<![\w-]){re.escape(self.cve)}(?![\w-])", reason, re.IGNORECASE) is not None
 
     def covers(self, container: str, image: str, labels: Mapping[str, str], host: str) -> bool:
         if not fnmatch.fnmatchcase(host, self.host):
@@ -111,6 +148,12 @@ class Policy:
     context: Mapping[str, Any] = field(default_factory=dict)
     exceptions: tuple[Exception_, ...] = ()
     source: str = "built-in defaults"
+    # The ``images`` section: audit settings (IMAGE_SETTINGS) and ``sbom_dir``.
+    images: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sbom_dir(self) -> str:
+        return str(self.images.get(SBOM_DIR_KEY) or DEFAULT_SBOM_DIR)
 
     def mode(self, control_id: str) -> str:
         if control_id in self.controls:
@@ -162,9 +205,18 @@ def parse_policy(document: Any, source: str, catalogue: Catalogue) -> Policy:
     controls = {
         control_id(key, f"controls.{key}"): mode(value, f"controls.{key}") for key, value in controls_document.items()
     }
+    images = _images(document.get("images"), source)
+    if not images.get("scan_reports_dir"):
+        for control in SCAN_CONTROLS:
+            if controls.get(control) == ENFORCE:
+                raise PolicyError(
+                    f"{source}: {control} is enforced but images.scan_reports_dir is not set: "
+                    "it would admit every image"
+                )
     return Policy(
         default=mode(document.get("default", AUDIT), "default"),
         controls=controls,
+        images=images,
         allowed_capabilities=frozenset(capabilities(_strings(document, "allowed_capabilities", source))),
         approved_registries=tuple(_strings(document, "approved_registries", source)),
         context=_context(document.get("context"), source),
@@ -207,6 +259,33 @@ def _context(value: Any, source: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _images(value: Any, source: str) -> dict[str, Any]:
+    """The ``images`` section, typed as the audit settings of the same names."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise PolicyError(f"{source}: images: expected a mapping")
+    for key, item in value.items():
+        if key == SBOM_DIR_KEY:
+            if not isinstance(item, str) or not item.startswith("/"):
+                raise PolicyError(f"{source}: images.{key}: expected an absolute path, got {item!r}")
+            continue
+        if key not in IMAGE_SETTINGS:
+            known = ", ".join((*IMAGE_SETTINGS, SBOM_DIR_KEY))
+            raise PolicyError(f"{source}: images.{key}: unknown (known: {known})")
+        kind = KNOWN_KEYS[key].kind
+        if type(item) is not kind:
+            raise PolicyError(f"{source}: images.{key}: expected {kind.__name__}, got {item!r}")
+    if value.get("scan_reports_dir") and not str(value["scan_reports_dir"]).startswith("/"):
+        raise PolicyError(f"{source}: images.scan_reports_dir: expected an absolute path")
+    if "vulnerability_threshold" in value and value["vulnerability_threshold"] not in SEVERITIES:
+        raise PolicyError(
+            f"{source}: images.vulnerability_threshold: {value['vulnerability_threshold']!r} is not one of "
+            + ", ".join(SEVERITIES)
+        )
+    return dict(value)
+
+
 def _exception(entry: Any, index: int, source: str, control_id: Any) -> Exception_:
     where = f"exceptions[{index}]"
     if not isinstance(entry, dict):
@@ -217,7 +296,7 @@ def _exception(entry: Any, index: int, source: str, control_id: Any) -> Exceptio
     for name in ("control", "justification", "expires"):
         if entry.get(name) in (None, ""):
             raise PolicyError(f"{source}: {where}: missing field {name!r}")
-    for name in ("host", "container", "image", "label", "justification"):
+    for name in ("host", "container", "image", "label", "cve", "justification"):
         if name in entry and not isinstance(entry[name], str):
             raise PolicyError(f"{source}: {where}.{name}: expected a string, got {entry[name]!r}")
     expires = yaml_date(entry["expires"])
@@ -232,6 +311,7 @@ def _exception(entry: Any, index: int, source: str, control_id: Any) -> Exceptio
         container=entry.get("container"),
         image=entry.get("image"),
         label=entry.get("label"),
+        cve=entry.get("cve"),
     )
 
 

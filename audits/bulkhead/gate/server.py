@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkhead.checks import Context
-from bulkhead.gate.decide import ContainerMounts, Decision, ImageConfigs, decide
+from bulkhead.gate.decide import ContainerMounts, Decision, ImageConfigs, ImageContext, decide
 from bulkhead.gate.log import DecisionLog
 from bulkhead.gate.policy import Policy
 from bulkhead.gate.request import AuthzRequest, RequestError
@@ -48,6 +48,7 @@ class Gate:
         image_configs: ImageConfigs | None = None,
         record: Callable[[dict[str, Any]], None] | None = None,
         container_mounts: ContainerMounts | None = None,
+        image_context: ImageContext | None = None,
     ) -> None:
         self.policy = policy
         self.context = context
@@ -55,6 +56,7 @@ class Gate:
         self.break_glass_path = break_glass
         self.image_configs = image_configs
         self.container_mounts = container_mounts
+        self.image_context = image_context
         self.record = record
         self._break_glass_was: bool | None = None
         self._lock = threading.Lock()
@@ -85,6 +87,7 @@ class Gate:
                     break_glass=self.break_glass(),
                     image_configs=self.image_configs,
                     container_mounts=self.container_mounts,
+                    image_context=self.image_context,
                 )
             except Exception as error:  # a bug must refuse, never admit
                 problem = f"{type(error).__name__}: {error}"

@@ -172,6 +172,17 @@ def test_reports_match_by_repo_digest_and_ignore_other_images(tmp_path):
     assert "CVE-2024-0004 (critical) in curl 7.88.1-10, fixed in 7.88.1-10+deb12u5 [grype]" in findings[0]
 
 
+def test_a_podman_image_id_without_its_algorithm_matches_the_scanners_id(tmp_path):
+    """Podman's inspect gives the bare hex ID; Trivy and Grype write sha256:<hex>."""
+    bare = APP.removeprefix("sha256:")
+    host = state(containers=[container("web", image_id=bare)], images=[image(image_id=bare)], sboms={bare: sbom()})
+    config = settings(tmp_path, [("trivy.json", trivy_report(APP, "app:1", [HIGH_FIXABLE]))])
+    assert [finding.split(":", 2)[2].strip() for finding in judge("BH-4.18", host, config)] == [
+        "CVE-2024-0001 (high) in openssl 3.0.11-1, fixed in 3.0.13-1 [trivy] (used by web)"
+    ]
+    assert judge("BH-4.17", host, config) == []
+
+
 def test_without_scan_reports_the_scan_controls_do_not_apply():
     for control_id in ("BH-4.18", "BH-4.19"):
         with pytest.raises(NotApplicable, match="scan_reports_dir"):

@@ -156,6 +156,11 @@ SCHEMA = Path(__file__).resolve().parents[3] / "audits" / "bulkhead" / "gate" / 
         ("context:\n  kernel: 6\n", False),
         ("exceptions:\n  - {control: '5.4', expires: 2027-01-01}\n", False),
         ("exceptions:\n  - {control: '5.4', justification: x, expires: 2027-01-01, group: web}\n", False),
+        ("exceptions:\n  - {control: BH-4.18, cve: CVE-2024-1, justification: x, expires: 2027-01-01}\n", True),
+        ("images:\n  scan_reports_dir: /srv/scans\n  vulnerability_threshold: critical\n", True),
+        ("images:\n  vulnerability_threshold: severe\n", False),
+        ("images:\n  sbom_dir: relative\n", False),
+        ("images:\n  registry: x\n", False),
     ],
 )
 def test_the_json_schema_agrees_with_the_validator_on_shape(tmp_path, text, valid):
