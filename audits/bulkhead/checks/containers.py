@@ -16,7 +16,6 @@ from bulkhead.gotime import go_time
 Container = dict[str, Any]
 Image = dict[str, Any]
 
-ROOT_USERS = {"", "root", "0", "root:root", "0:0", "root:0", "0:root"}
 # CIS 5.5: host directories that must not be mounted into containers, read-only included.
 SENSITIVE_HOST_DIRECTORIES = ("/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/lib/docker")
 ENGINE_SOCKETS = ("docker.sock", "podman.sock")
@@ -93,6 +92,17 @@ def published_ports(container: Container) -> list[tuple[str, str, int]]:
             if host_port.isdigit():
                 found.append((container_port, binding.get("HostIp") or "", int(host_port)))
     return found
+
+
+def is_root_user(user: str | None) -> bool:
+    """Whether a ``--user`` / USER value runs the process as uid 0, however it is written.
+
+    ``user[:group]``: the user part is a name or a uid; runc reads a number as a uid, so ``0``,
+    ``00`` and ``0000`` are all root, and an empty user part (``""``, ``:1000``) leaves the image's
+    default, root. The group does not make a user root (``1000:0`` is uid 1000 in group 0).
+    """
+    name = str(user or "").split(":", 1)[0]
+    return name in ("", "root") or (name.isdigit() and int(name) == 0)
 
 
 def is_sensitive_host_path(source: str) -> bool:
