@@ -127,9 +127,11 @@ ROOT_SPELLINGS = [
 @pytest.mark.parametrize(("user", "expected"), ROOT_SPELLINGS)
 def test_4_1_every_spelling_of_root_fails(user, expected):
     state = host([container("c", user=user)])
-    reasons = [f"container c: runs as root (user {user!r})"] if user else [
-        "container c: runs as root (no USER in its image or --user)"
-    ]
+    reasons = (
+        [f"container c: runs as root (user {user!r})"]
+        if user
+        else ["container c: runs as root (no USER in its image or --user)"]
+    )
     assert outcome("4.1", state) == (expected, reasons if expected == "fail" else [])
 
 
