@@ -132,9 +132,11 @@ def _shares_host_namespace(container: Container, context: Context, key: str, fla
         current, mode = target, str(target["HostConfig"].get(key) or "")
     if mode != "host" or not through:
         return None
-    first = container["HostConfig"].get(key)
+    reference = str(container["HostConfig"].get(key)).split(":", 1)[1]
+    if re.fullmatch(r"[0-9a-f]{64}", reference):
+        reference = reference[:12]  # dockerd stores the joined container's full ID
     containers = f"container {through[0]}" if len(through) == 1 else "containers " + ", ".join(through)
-    return f"shares the host's {flag} namespace through {containers} (--{flag}={first})"
+    return f"shares the host's {flag} namespace through {containers} (--{flag}=container:{reference})"
 
 
 def host_network_not_shared(container: Container, context: Context) -> Reasons:

@@ -513,3 +513,11 @@ SENSITIVE_CASES: list[tuple[HostState, str, list[str]]] = [
 )
 def test_5_5_sensitive_host_paths_however_reached(state, expected, findings):
     assert outcome("5.5", state) == (expected, findings)
+
+
+def test_a_joined_container_named_by_its_full_id_is_shown_short():
+    target = container("db", HostConfig__PidMode="host") | {"Id": "ab" * 32}
+    state = host(target, container("side", HostConfig__PidMode="container:" + "ab" * 32))
+    assert outcome("5.15", state)[1][1] == (
+        "container side: shares the host's pid namespace through container db (--pid=container:abababababab)"
+    )
