@@ -210,3 +210,13 @@ def test_bh_5_11_systempaths_unconfined_is_refused():
     assert message.startswith("BH-5.11 not allowed: masks no system path (systempaths=unconfined")
     assert "; BH-5.11 not allowed: makes no system path read-only" in message
     assert refusal("BH-5.11", create(MaskedPaths=None, ReadonlyPaths=None)) == ""
+
+
+@pytest.mark.parametrize(
+    "host_config",
+    [{"DeviceCgroupRules": "a *:* rwm"}, {"MaskedPaths": {}}, {"ReadonlyPaths": "/proc"}],
+    ids=["rules-not-a-list", "masked-not-a-list", "readonly-not-a-list"],
+)
+def test_device_rules_and_system_paths_that_are_not_lists_are_unreadable(host_config):
+    decision = decide(create(**host_config), Policy(default="audit"), HOST, host="node-1")
+    assert not decision.allow and decision.msg.startswith("cannot read the request, refused: HostConfig.")
