@@ -195,10 +195,10 @@ def test_what_reaches_the_host_through_another_object_or_spelling_is_refused(har
     container, systempaths=unconfined: the gate asks the engine for the other objects."""
     made = harness.docker("volume", "create", "etcbind", "-o", "type=none", "-o", "o=bind", "-o", "device=/etc")
     assert made.returncode == 0, made.stderr
-    inline = "type=volume,source=newetc,target=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/etc"
+    spec = "type=volume,source=newetc,target=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/etc"
     refusals = {
         "viavolume": (["-v", "etcbind:/x:ro"], "5.5 not allowed: mounts volume etcbind, a bind of host /etc, at /x"),
-        "inline": (["--mount", inline], "5.5 not allowed: mounts volume newetc, a bind of host /etc, at /x (read-"),
+        "inline": (["--mount", spec], "5.5 not allowed: mounts volume newetc, a bind of host /etc, at /x (read-write)"),
         "dotted": (["-v", "/srv/../etc/:/x"], "5.5 not allowed: mounts host /etc at /x (read-write)"),
         "unmasked": (["--security-opt", "systempaths=unconfined"], "BH-5.11 not allowed: masks no system path"),
     }  # fmt: skip
