@@ -115,6 +115,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[str]]] = [
     ("5.5", container(Mounts=[bind("/var/lib/docker", "/d")]), {}, ["mounts host /var/lib/docker at /d (read-only)"]),
     ("5.5", container(Mounts=[bind("/etcetera", "/x"), bind("/srv/data", "/data", rw=True)]), {}, []),
     ("5.5", container(Mounts=[bind("/var/run/docker.sock", "/var/run/docker.sock")]), {}, []),  # 5.31's
+    # A destination named like a socket does not hide the source from 5.5.
+    ("5.5", container(Mounts=[bind("/etc", "/run/docker.sock")]), {}, ["mounts host /etc at /run/docker.sock (read-only)"]),
     ("5.5", container(Mounts=[{"Type": "volume", "Source": "/var/lib/docker/volumes/v/_data", "Destination": "/v"}]), {}, []),
     ("5.6", container(), {"processes": {"web-id": ["nginx", "sleep"]}}, []),
     ("5.6", container(), {"processes": {"web-id": ["sshd", "bash"]}}, ["runs sshd"]),
