@@ -31,7 +31,7 @@ COMPLIANT = [
     "--restart", "on-failure:5", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
     "--network", "appnet", "--health-cmd", "true",
 ]  # fmt: skip
-ENFORCED = ["5.3", "5.4", "5.5", "5.9", "5.15", "5.16", "5.17", "5.21", "5.22", "5.25", "5.31", "BH-4.11"]
+ENFORCED = ["5.3", "5.4", "5.5", "5.9", "5.15", "5.16", "5.17", "5.21", "5.22", "5.25", "5.31", "BH-4.11", "BH-5.11"]
 
 
 def policy_text(exception_expires: date) -> str:
@@ -49,6 +49,10 @@ def policy_text(exception_expires: date) -> str:
         '  - control: "5.5"\n'
         "    container: etcsource\n"
         "    justification: Configuration exporter (OPS-9)\n"
+        "    expires: 2099-01-01\n"
+        '  - control: "5.9"\n'
+        "    container: hostside\n"
+        "    justification: Network monitor on the host's stack (OPS-11)\n"
         "    expires: 2099-01-01\n"
     )
 
@@ -127,6 +131,7 @@ VIOLATIONS = [
     ("BH-4.11", ["create", "--name", "evil", *NNP, "evil.example.com/tool:1"]),
     ("5.16", ["create", "--name", "ipchost", *NNP, "--ipc", "host", IMAGE]),
     ("5.17", ["create", "--name", "device", *NNP, "--device", "/dev/null:/dev/xnull", IMAGE]),
+    ("5.17", ["create", "--name", "devrule", *NNP, "--device-cgroup-rule", "c *:* rwm", IMAGE]),
     ("5.22", ["exec", "--privileged", "compliant", "true"]),
 ]
 
@@ -183,6 +188,33 @@ def test_volumes_from_cannot_borrow_a_mount_an_exception_admitted(harness):
     assert "5.5 not allowed: mounts host /etc at /host-etc (read-only) (container borrower)" in borrower.stderr
     missing = harness.docker("create", "--name", "borrower", *NNP, "--volumes-from", "nosuch", IMAGE)
     assert "5.5 not allowed: cannot be judged: --volumes-from nosuch" in missing.stderr
+
+
+def test_what_reaches_the_host_through_another_object_or_spelling_is_refused(harness):
+    """Volumes that bind /etc, a dotted bind source, a network joined through a host-network
+    container, systempaths=unconfined: the gate asks the engine for the other objects."""
+    made = harness.docker("volume", "create", "etcbind", "-o", "type=none", "-o", "o=bind", "-o", "device=/etc")
+    assert made.returncode == 0, made.stderr
+    spec = "type=volume,source=newetc,target=/x,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/etc"
+    refusals = {
+        "viavolume": (["-v", "etcbind:/x:ro"], "5.5 not allowed: mounts volume etcbind, a bind of host /etc, at /x"),
+        "inline": (["--mount", spec], "5.5 not allowed: mounts volume newetc, a bind of host /etc, at /x (read-write)"),
+        "dotted": (["-v", "/srv/../etc/:/x"], "5.5 not allowed: mounts host /etc at /x (read-write)"),
+        "unmasked": (["--security-opt", "systempaths=unconfined"], "BH-5.11 not allowed: masks no system path"),
+    }  # fmt: skip
+    for name, (options, expected) in refusals.items():
+        refused = harness.docker("create", "--name", name, *NNP, *options, IMAGE)
+        assert refused.returncode != 0 and expected in refused.stderr, (name, refused.stderr)
+        assert harness.docker("inspect", name).returncode != 0
+    admitted = harness.docker("create", "--name", "hostside", *NNP, "--network", "host", IMAGE)
+    assert admitted.returncode == 0, admitted.stderr  # the 5.9 exception names it
+    joiner = harness.docker("create", "--name", "joiner", *NNP, "--network", "container:hostside", IMAGE)
+    assert joiner.returncode != 0
+    assert (
+        "5.9 not allowed: shares the host's network namespace through container hostside "
+        "(--network=container:hostside) (container joiner)"
+    ) in joiner.stderr
+    assert harness.docker("volume", "inspect", "newetc").returncode != 0  # refused before it was made
 
 
 def test_audit_mode_allows_and_logs(harness):

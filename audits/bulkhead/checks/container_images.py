@@ -6,7 +6,15 @@ it, from one inspect of all images.
 
 from __future__ import annotations
 
-from bulkhead.checks.containers import ROOT_USERS, Container, Image, image_age_days, image_name, images_in_use, users_of
+from bulkhead.checks.containers import (
+    Container,
+    Image,
+    image_age_days,
+    image_name,
+    images_in_use,
+    is_root_user,
+    users_of,
+)
 from bulkhead.checks.registry import ContainerCheck, Context, Findings, HostCheck, Reasons
 from bulkhead.config import AuditConfig
 from bulkhead.facts import HostState, NotApplicable
@@ -16,8 +24,12 @@ SETUID_FILES_SHOWN = 6
 
 
 def container_user(container: Container, context: Context) -> Reasons:
-    user = container["Config"].get("User") or ""
-    return "runs as root (no USER in its image or --user)" if user in ROOT_USERS else None
+    """Config.User as inspect shows it: the image's USER when --user was not given (the engine
+    copies it; the gate fills it from the image), so empty means that neither names a user."""
+    user = str(container["Config"].get("User") or "")
+    if not user:
+        return "runs as root (no USER in its image or --user)"
+    return f"runs as root (user {user!r})" if is_root_user(user) else None
 
 
 def content_trust(state: HostState, settings: AuditConfig) -> Findings:

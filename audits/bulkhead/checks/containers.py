@@ -6,7 +6,8 @@ waiver's container pattern can match them (see ``bulkhead.waivers``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import posixpath
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,6 @@ from bulkhead.gotime import go_time
 Container = dict[str, Any]
 Image = dict[str, Any]
 
-ROOT_USERS = {"", "root", "0", "root:root", "0:0", "root:0", "0:root"}
 # CIS 5.5: host directories that must not be mounted into containers, read-only included.
 SENSITIVE_HOST_DIRECTORIES = ("/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr", "/var/lib/docker")
 ENGINE_SOCKETS = ("docker.sock", "podman.sock")
@@ -95,10 +95,74 @@ def published_ports(container: Container) -> list[tuple[str, str, int]]:
     return found
 
 
+class ContainerIndex:
+    """The containers of a host, found as ``container:<name-or-id>`` names them (a name, an ID, or an
+    ID prefix that only one container has), on the engine of the container that names them."""
+
+    def __init__(self, containers: Iterable[Container]) -> None:
+        self.containers = list(containers)
+
+    def find(self, joiner: Container, reference: str) -> Container | None:
+        same_engine = [other for other in self.containers if other.get("Engine") == joiner.get("Engine")]
+        for other in same_engine:
+            if reference in (other.get("Id"), other.get("Name")):
+                return other
+        prefixed = [other for other in same_engine if reference and str(other.get("Id") or "").startswith(reference)]
+        return prefixed[0] if len(prefixed) == 1 else None
+
+
+def is_root_user(user: str | None) -> bool:
+    """Whether a ``--user`` / USER value runs the process as uid 0, however it is written.
+
+    ``user[:group]``: the user part is a name or a uid; runc reads a number as a uid, so ``0``,
+    ``00`` and ``0000`` are all root, and an empty user part (``""``, ``:1000``) leaves the image's
+    default, root. The group does not make a user root (``1000:0`` is uid 1000 in group 0).
+    """
+    name = str(user or "").split(":", 1)[0]
+    return name in ("", "root") or (name.isdigit() and int(name) == 0)
+
+
+class VolumeIndex:
+    """The engines' named volumes (fact ``volumes``, read when first asked), found by engine and name."""
+
+    def __init__(self, read: Callable[[], Iterable[dict[str, Any]]]) -> None:
+        self.read = read
+        self._volumes: list[dict[str, Any]] | None = None
+
+    def find(self, container: Container, name: str) -> dict[str, Any] | None:
+        if self._volumes is None:
+            self._volumes = list(self.read())
+        for volume in self._volumes:
+            if volume.get("Engine") == container.get("Engine") and volume.get("Name") == name:
+                return volume
+        return None
+
+
+def host_path(path: str) -> str:
+    """An absolute host path cleaned as the kernel walks it, lexically: ``//etc/``, ``/srv/../etc`` and
+    ``/etc/./`` are ``/etc``. The one normaliser for bind sources and volume devices, whoever reads
+    them (the collector's inspect, the gate's request); symlinks are resolved where the path exists
+    (``RealSource``, ``RealDevice``)."""
+    if not path.startswith("/"):
+        return path
+    return "/" + posixpath.normpath(path).lstrip("/")
+
+
 def is_sensitive_host_path(source: str) -> bool:
-    if source.rstrip("/") == "":
+    path = host_path(source)
+    if path == "/":
         return True
-    return any(source == path or source.startswith(path + "/") for path in SENSITIVE_HOST_DIRECTORIES)
+    return any(path == sensitive or path.startswith(sensitive + "/") for sensitive in SENSITIVE_HOST_DIRECTORIES)
+
+
+def sensitive_host_path(source: str, resolved: str | None = None) -> str | None:
+    """How a finding names a sensitive host path reached as ``source`` (that resolves to ``resolved``);
+    None when neither is sensitive."""
+    path = host_path(source)
+    real = host_path(resolved) if resolved else path
+    if not (is_sensitive_host_path(path) or is_sensitive_host_path(real)):
+        return None
+    return path if real == path else f"{path} (resolves to {real})"
 
 
 def is_engine_socket(mount: dict[str, Any]) -> bool:

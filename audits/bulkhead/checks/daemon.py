@@ -49,24 +49,48 @@ def dockerd_argv(state: HostState) -> list[str]:
     return list(host_dockerd(state)["argv"])
 
 
+# dockerd's boolean shorthands (--debug, --version, --help): in a group (-DH x) they take no value.
+BOOLEAN_SHORTHANDS = "Dvh"
+
+
 def command_line_values(argv: Sequence[str], *flags: str, boolean: bool = False) -> list[str]:
-    """Every value given to any of ``flags`` on a dockerd command line, in order (``-H x``, ``--host=x``).
+    """Every value given to any of ``flags`` on a dockerd command line, in order (``-H x``, ``--host=x``,
+    ``-Hx``, ``-H=x``, ``-DH x``).
 
     ``argv[0]`` is the program. A ``boolean`` flag given alone (``--icc``) means ``"true"``: pflag
-    never takes the next token as its value. The collector keeps a stdlib copy of this parser
-    (``collector/facts.py`` ``options``); ``tests/data/dockerd_flags.yml`` pins both.
+    never takes the next token as its value. A shorthand group is read as pflag reads it: boolean
+    shorthands, then at most one shorthand that takes the rest of the token (or the next token) as its
+    value. The collector keeps a stdlib copy of this parser (``collector/facts.py`` ``options``);
+    ``tests/data/dockerd_flags.yml`` pins both.
     """
     tokens = list(argv[1:])
     values = []
     for index, token in enumerate(tokens):
-        for flag in flags:
-            if token == flag:
-                if boolean:
-                    values.append("true")
-                elif index + 1 < len(tokens):
-                    values.append(tokens[index + 1])
-            elif token.startswith(flag + "="):
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        named = [flag for flag in flags if token == flag or token.startswith(flag + "=")]
+        for flag in named:
+            if token != flag:
                 values.append(token.split("=", 1)[1])
+            elif boolean:
+                values.append("true")
+            elif following is not None:
+                values.append(following)
+        if not named and token.startswith("-") and not token.startswith("--") and len(token) > 1:
+            values += _shorthand_values(token[1:], following, {flag[1:] for flag in flags if len(flag) == 2}, boolean)
+    return values
+
+
+def _shorthand_values(group: str, following: str | None, wanted: set[str], boolean: bool) -> list[str]:
+    values = []
+    for position, letter in enumerate(group):
+        rest = group[position + 1 :]
+        if rest.startswith("="):
+            return values + ([rest[1:]] if letter in wanted else [])
+        if letter in BOOLEAN_SHORTHANDS or (boolean and letter in wanted):
+            values += ["true"] if letter in wanted else []
+            continue
+        value = rest or following
+        return values + ([value] if letter in wanted and value is not None else [])
     return values
 
 

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Protocol
 
 from bulkhead.checks.containers import (
     Container,
+    ContainerIndex,
     Image,
+    VolumeIndex,
     describe,
     image_name,
     images_in_use,
@@ -43,6 +45,20 @@ from bulkhead.recorded import gone_containers
 
 Findings = list[str]
 Reasons = str | Iterable[str] | None
+
+
+class ContainerLookup(Protocol):
+    """Another container, as ``container:<name-or-id>`` names it (the audit's ``ContainerIndex``, the
+    gate's engine): None when the engine of ``joiner`` has no such container."""
+
+    def find(self, joiner: Container, reference: str) -> Container | None: ...
+
+
+class VolumeLookup(Protocol):
+    """A named volume of the engine of ``container`` (the audit's ``VolumeIndex``, the gate's engine):
+    ``Driver``, ``Options`` (type, device, o's bind flags) and ``RealDevice``; None when there is none."""
+
+    def find(self, container: Container, name: str) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,10 @@ class Context:
     images: Mapping[str, Image] | None = None
     # The SBOM index ``bulkhead sbom`` keeps: {"directory": ..., "images": {image ID: entry}}.
     image_sboms: Mapping[str, Any] | None = None
+    # The other containers, for namespaces joined through one (``--network container:X``).
+    containers: ContainerLookup | None = None
+    # Named volumes, for what a local volume binds (``-o o=bind -o device=/etc``).
+    volumes: VolumeLookup | None = None
 
     def need(self, name: str) -> Any:
         value = getattr(self, name)
@@ -229,6 +249,10 @@ def context_from_facts(state: HostState, settings: AuditConfig, needs: Iterable[
             values[name] = {image["Id"]: image for image in state.fact("images")}
         elif name == "image_sboms":
             values[name] = state.fact("image_sboms")
+        elif name == "containers":
+            values[name] = ContainerIndex(state.fact("containers"))
+        elif name == "volumes":
+            values[name] = VolumeIndex(lambda: state.fact("volumes"))
     return replace(Context(settings=settings), **values)
 
 

@@ -97,6 +97,9 @@ class DockerApi:
         ids = sorted({entry["Id"] for entry in self.get("/images/json")})
         return self.inspect_all("images", ids)
 
+    def volumes(self):
+        return self.get("/volumes").get("Volumes") or []
+
     def version(self):
         return self.get("/version")
 

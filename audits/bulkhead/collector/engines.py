@@ -133,7 +133,51 @@ _HOST_CONFIG_KEYS = (
     "Devices",
     "Binds",
     "CgroupnsMode",
+    "DeviceCgroupRules",
+    "MaskedPaths",
+    "ReadonlyPaths",
 )
+
+
+MOUNT_KEYS = ("Type", "Name", "Driver", "Source", "Destination", "RW", "Propagation", "Mode")
+# What a local volume's options say about binding a host path; other options (an NFS or CIFS
+# address, credentials in "o") never leave the target.
+VOLUME_BIND_FLAGS = ("bind", "rbind", "ro", "rw")
+
+
+def real_path(path):
+    """A host path with its symlinks resolved, as the kernel will mount it ('' for a non-path)."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        return ""
+    return os.path.realpath(path)
+
+
+def slim_mount(mount):
+    """One inspect mount: the keys the checks read, and for a bind where its source really leads."""
+    slim = {key: mount.get(key) for key in MOUNT_KEYS}
+    if slim["Type"] == "bind":
+        slim["RealSource"] = real_path(slim["Source"])
+    return slim
+
+
+def volume_bind_options(options):
+    """A local volume's options reduced to type, device and the bind flags of "o"."""
+    options = options or {}
+    flags = [flag for flag in str(options.get("o") or "").split(",") if flag in VOLUME_BIND_FLAGS]
+    return {"type": str(options.get("type") or ""), "o": ",".join(flags), "device": str(options.get("device") or "")}
+
+
+def slim_volume(document, engine):
+    """`docker volume inspect` reduced to what says whether it binds a host path (and where to)."""
+    kept = volume_bind_options(document.get("Options"))
+    binds = bool({"bind", "rbind"} & set(kept["o"].split(",")))
+    return {
+        "Engine": engine_label(engine),
+        "Name": document.get("Name", ""),
+        "Driver": document.get("Driver") or "local",
+        "Options": kept,
+        "RealDevice": real_path(kept["device"]) if binds else "",
+    }
 
 
 def slim_container(document, engine, wanted_labels=()):
@@ -160,10 +204,7 @@ def slim_container(document, engine, wanted_labels=()):
         },
         "AppArmorProfile": document.get("AppArmorProfile"),
         "ProcessLabel": document.get("ProcessLabel"),
-        "Mounts": [
-            {key: mount.get(key) for key in ("Type", "Source", "Destination", "RW", "Propagation", "Mode")}
-            for mount in document.get("Mounts") or []
-        ],
+        "Mounts": [slim_mount(mount) for mount in document.get("Mounts") or []],
         "Ports": network_settings.get("Ports") or {},
         "Networks": sorted((network_settings.get("Networks") or {}).keys()),
     }
@@ -240,6 +281,9 @@ def _engine_snapshot(engine, wanted_labels=()):
     def images():
         results["images"] = [slim_image(document, engine) for document in client.images()]
 
+    def volumes():
+        results["volumes"] = [slim_volume(document, engine) for document in client.volumes()]
+
     def version():
         results["version"] = client.version()
 
@@ -261,6 +305,7 @@ def _engine_snapshot(engine, wanted_labels=()):
             ("images", images),
             ("version", version),
             ("networks", networks),
+            ("volumes", volumes),
         )
     ]
     for thread in threads:
@@ -431,6 +476,7 @@ def engine_facts(proc_snapshot, wanted_labels=()):
             "containers": failed,
             "images": failed,
             "networks": failed,
+            "volumes": failed,
             "container_processes": failed,
             "image_setuid_files": failed,
         }
@@ -446,6 +492,7 @@ def engine_facts(proc_snapshot, wanted_labels=()):
         "containers": fact(_from_snapshots, snapshots, "containers"),
         "images": fact(_from_snapshots, snapshots, "images"),
         "networks": fact(_from_snapshots, snapshots, "networks"),
+        "volumes": fact(_from_snapshots, snapshots, "volumes"),
     }
     if "value" in facts["containers"]:
         processes = fresh_enough(proc_snapshot(), facts["containers"]["value"])

@@ -88,16 +88,40 @@ def stat_paths(paths):
     return stats
 
 
+# dockerd's boolean shorthands (--debug, --version, --help): in a group (-DH x) they take no value.
+BOOLEAN_SHORTHANDS = "Dvh"
+
+
 def options(argv, *names):
-    """Every value given to any of the options ``names`` (``-x value`` or ``-x=value``)."""
+    """Every value given to any of the options ``names`` (``-x value``, ``--x=value``, ``-xvalue``,
+    ``-x=value``, ``-Dx value``; a single-dash long name such as a shim's ``-id`` is matched whole).
+
+    The stdlib copy of ``bulkhead.checks.daemon.command_line_values``."""
     values = []
+    shorthands = set(name[1:] for name in names if len(name) == 2)
     for index, token in enumerate(argv):
-        for name in names:
-            if token == name and index + 1 < len(argv):
-                values.append(argv[index + 1])
-            elif token.startswith(name + "="):
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        named = [name for name in names if token == name or token.startswith(name + "=")]
+        for name in named:
+            if token != name:
                 values.append(token.split("=", 1)[1])
+            elif following is not None:
+                values.append(following)
+        if not named and token.startswith("-") and not token.startswith("--") and len(token) > 1:
+            values.extend(_shorthand_values(token[1:], following, shorthands))
     return values
+
+
+def _shorthand_values(group, following, wanted):
+    for position, letter in enumerate(group):
+        rest = group[position + 1 :]
+        if rest.startswith("="):
+            return [rest[1:]] if letter in wanted else []
+        if letter in BOOLEAN_SHORTHANDS:
+            continue
+        value = rest or following
+        return [value] if letter in wanted and value is not None else []
+    return []
 
 
 def option(argv, *names):

@@ -67,6 +67,10 @@ class EngineCli:
         ids = run_engine(self.engine, ["network", "ls", "--quiet", "--no-trunc"]).split()
         return json.loads(run_engine(self.engine, ["network", "inspect", *ids])) if ids else []
 
+    def volumes(self):
+        names = run_engine(self.engine, ["volume", "ls", "--quiet"]).split()
+        return json.loads(run_engine(self.engine, ["volume", "inspect", *names])) if names else []
+
     def version(self):
         # A local Podman answers with a Client part only; Docker's CLI with Client and Server.
         answer = json.loads(run_engine(self.engine, ["version", "--format", "{{json .}}"]))

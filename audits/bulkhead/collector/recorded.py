@@ -13,7 +13,7 @@ cannot bring more than the checks read (an environment value, say) off the targe
 import json
 import os
 
-from .engines import _HOST_CONFIG_KEYS
+from .engines import _HOST_CONFIG_KEYS, MOUNT_KEYS
 from .facts import FactError
 
 RECORDED_DIR = "/var/lib/bulkhead-events/containers"
@@ -31,14 +31,17 @@ def _reslim(document):
     state = document.get("State") or {}
     recorded = document.get("Recorded") or {}
     mounts = document.get("Mounts") or []
-    keys = ("Type", "Source", "Destination", "RW", "Propagation", "Mode")
     slim = {key: document.get(key) for key in _KEYS}
     slim.update(
         {
             "Config": {key: config.get(key) for key in _CONFIG_KEYS},
             "HostConfig": {key: (document.get("HostConfig") or {}).get(key) for key in _HOST_CONFIG_KEYS},
             "State": {key: state.get(key) for key in _STATE_KEYS},
-            "Mounts": [{key: mount.get(key) for key in keys} for mount in mounts if isinstance(mount, dict)],
+            "Mounts": [
+                dict({key: mount.get(key) for key in MOUNT_KEYS}, RealSource=mount.get("RealSource"))
+                for mount in mounts
+                if isinstance(mount, dict)
+            ],
             "Ports": document.get("Ports") or {},
             "Networks": document.get("Networks") or [],
             "Recorded": {key: recorded.get(key) for key in _RECORDED_KEYS if recorded.get(key) is not None},

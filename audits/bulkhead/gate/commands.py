@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bulkhead.catalogue import CatalogueError
-from bulkhead.gate.engine import DOCKER_SOCKET, EngineImages
+from bulkhead.gate.engine import DOCKER_SOCKET, EngineContainers, EngineImages, EngineVolumes
 from bulkhead.gate.host_context import detect, gate_context, image_facts
 from bulkhead.gate.log import LOG_FILE, DecisionLog, print_log
 from bulkhead.gate.policy import PolicyError, load_policy
@@ -59,7 +59,14 @@ def run_serve(args: argparse.Namespace) -> int:
     engine = EngineImages(args.engine_socket)
     gate = Gate(
         policy,
-        gate_context(policy.context, policy.approved_registries, detect(), policy.images),
+        gate_context(
+            policy.context,
+            policy.approved_registries,
+            detect(),
+            policy.images,
+            containers=EngineContainers(engine),
+            volumes=EngineVolumes(engine),
+        ),
         DecisionLog(args.log_file, None if args.no_syslog else "/dev/log"),
         break_glass=args.break_glass,
         image_configs=engine,

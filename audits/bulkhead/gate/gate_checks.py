@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bulkhead.checks import REGISTRY, Context
-from bulkhead.checks.containers import ROOT_USERS
+from bulkhead.checks.containers import is_root_user
 from bulkhead.checks.registry import ContainerJudge, Reasons
 from bulkhead.facts import FactUnavailable
 
@@ -27,10 +27,7 @@ def exec_as_root(exec_request: dict[str, Any], context: Context) -> Reasons:
     user = str(exec_request.get("User") or "")
     if not user:
         raise FactUnavailable("the exec gives no --user: it runs as the container's user, which the gate cannot see")
-    name = user.split(":", 1)[0]
-    # uid 0 however written ("0", "00", "root", "root:1000"): runc reads a number as a uid.
-    is_root = user in ROOT_USERS or name == "root" or (name.isdigit() and int(name) == 0)
-    return f"execs a command as {user}" if is_root else None
+    return f"execs a command as {user}" if is_root_user(user) else None
 
 
 EXEC_CHECKS: dict[str, Callable[[dict[str, Any], Context], Reasons]] = {

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkhead.checks import Context
+from bulkhead.checks.registry import ContainerLookup, VolumeLookup
 from bulkhead.collector.facts import FactError
 from bulkhead.collector.host import image_sboms
 from bulkhead.config import AuditConfig
@@ -48,7 +49,11 @@ def gate_context(
     approved_registries: tuple[str, ...],
     detected: Mapping[str, Any],
     image_settings: Mapping[str, Any] | None = None,
-):
+    containers: ContainerLookup | None = None,
+    volumes: VolumeLookup | None = None,
+) -> Context:
+    """The policy's facts over the detected ones, and the engine's other containers and volumes
+    (``--network container:X``, ``-v name:/path``): without them those controls cannot be judged."""
     values = {**detected, **policy_context}
     settings = {"approved_registries": list(approved_registries)}
     settings.update({key: value for key, value in (image_settings or {}).items() if key != "sbom_dir"})
@@ -58,6 +63,8 @@ def gate_context(
         apparmor=values.get("apparmor"),
         selinux=values.get("selinux"),
         daemon_no_new_privileges=values.get("daemon_no_new_privileges"),
+        containers=containers,
+        volumes=volumes,
     )
 
 

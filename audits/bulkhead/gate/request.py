@@ -172,6 +172,11 @@ def create_admission(body: dict[str, Any], name: str) -> Admission:
         for device in strings(host_config.get("Devices"), "HostConfig.Devices")
     ]
     host_config["PortBindings"] = _port_bindings(host_config.get("PortBindings"))
+    rules = strings(host_config.get("DeviceCgroupRules"), "HostConfig.DeviceCgroupRules")
+    host_config["DeviceCgroupRules"] = [str(rule) for rule in rules] or None
+    for key in ("MaskedPaths", "ReadonlyPaths"):  # null: the engine's defaults; []: systempaths=unconfined
+        if host_config.get(key) is not None:
+            host_config[key] = [str(path) for path in strings(host_config[key], f"HostConfig.{key}")]
     kept_host_config = {key: host_config.get(key) for key in _HOST_CONFIG_KEYS}
     if isinstance(kept_host_config["PidsLimit"], int) and kept_host_config["PidsLimit"] <= 0:
         kept_host_config["PidsLimit"] = None  # dockerd stores zero and negative limits as none (unlimited)

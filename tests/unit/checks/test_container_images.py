@@ -85,10 +85,10 @@ USER_CASES = [
     ("1000:1000", []),
     ("", ["runs as root (no USER in its image or --user)"]),
     (None, ["runs as root (no USER in its image or --user)"]),
-    ("root", ["runs as root (no USER in its image or --user)"]),
-    ("0", ["runs as root (no USER in its image or --user)"]),
-    ("0:0", ["runs as root (no USER in its image or --user)"]),
-    ("root:0", ["runs as root (no USER in its image or --user)"]),
+    ("root", ["runs as root (user 'root')"]),
+    ("0", ["runs as root (user '0')"]),
+    ("0:0", ["runs as root (user '0:0')"]),
+    ("root:0", ["runs as root (user 'root:0')"]),
 ]
 
 
@@ -97,9 +97,47 @@ def test_4_1_container_user(user, expected):
     assert judge_container(container(user=user), Context(), ["4.1"]).findings == {"4.1": expected}
 
 
+# 4.1 on a host, every spelling of root: (the container's Config.User, outcome). Config.User is what
+# inspect shows, the image's USER included (dockerd and Podman copy it into the container's config
+# when --user is not given; the gate fills it from the image): empty means neither named a user.
+# A non-root user whose primary group is 0 passes: 4.1 judges the user; group 0 grants no privilege
+# by itself (files owned by group root are the image's concern, not this control's).
+ROOT_SPELLINGS = [
+    ("0", "fail"),
+    ("00", "fail"),
+    ("0000", "fail"),
+    ("root", "fail"),
+    ("0:0", "fail"),
+    ("root:1000", "fail"),
+    ("0:somegroup", "fail"),
+    ("00:1000", "fail"),
+    (":1000", "fail"),
+    ("", "fail"),
+    (None, "fail"),
+    ("1000", "pass"),
+    ("app", "pass"),
+    ("1000:0", "pass"),
+    ("app:root", "pass"),
+    ("10", "pass"),
+    ("01000", "pass"),
+    ("rootless", "pass"),
+]
+
+
+@pytest.mark.parametrize(("user", "expected"), ROOT_SPELLINGS)
+def test_4_1_every_spelling_of_root_fails(user, expected):
+    state = host([container("c", user=user)])
+    reasons = (
+        [f"container c: runs as root (user {user!r})"]
+        if user
+        else ["container c: runs as root (no USER in its image or --user)"]
+    )
+    assert outcome("4.1", state) == (expected, reasons if expected == "fail" else [])
+
+
 def test_4_1_host_form_names_each_running_container():
     state = host([container("app"), container("admin", user="root"), container("old", user="", running=False)])
-    assert outcome("4.1", state) == ("fail", ["container admin: runs as root (no USER in its image or --user)"])
+    assert outcome("4.1", state) == ("fail", ["container admin: runs as root (user 'root')"])
 
 
 SEVEN_USERS = [container(f"c{index}") for index in range(7)]

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from checkcases import outcome
 
 from bulkhead.checks import REGISTRY, Context, judge_container
+from bulkhead.checks.containers import ContainerIndex
 from bulkhead.config import AuditConfig
 from bulkhead.facts import FactUnavailable, HostState, NotApplicable
 
@@ -113,6 +115,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[str]]] = [
     ("5.5", container(Mounts=[bind("/var/lib/docker", "/d")]), {}, ["mounts host /var/lib/docker at /d (read-only)"]),
     ("5.5", container(Mounts=[bind("/etcetera", "/x"), bind("/srv/data", "/data", rw=True)]), {}, []),
     ("5.5", container(Mounts=[bind("/var/run/docker.sock", "/var/run/docker.sock")]), {}, []),  # 5.31's
+    # A destination named like a socket does not hide the source from 5.5.
+    ("5.5", container(Mounts=[bind("/etc", "/run/docker.sock")]), {}, ["mounts host /etc at /run/docker.sock (read-only)"]),
     ("5.5", container(Mounts=[{"Type": "volume", "Source": "/var/lib/docker/volumes/v/_data", "Destination": "/v"}]), {}, []),
     ("5.6", container(), {"processes": {"web-id": ["nginx", "sleep"]}}, []),
     ("5.6", container(), {"processes": {"web-id": ["sshd", "bash"]}}, ["runs sshd"]),
@@ -127,7 +131,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[str]]] = [
     ("5.7", container(Ports={"8080/tcp": None}), {}, []),
     ("5.9", container(), {}, []),
     ("5.9", container(HostConfig__NetworkMode="host"), {}, ["shares the host's network namespace (--network=host)"]),
-    ("5.9", container(HostConfig__NetworkMode="container:host"), {}, []),
+    ("5.9", container(HostConfig__NetworkMode="container:host"), {"containers": ContainerIndex([container("host")])}, []),
     ("5.10", container(), {}, []),
     ("5.10", container(HostConfig__Memory=0), {}, ["has no memory limit"]),
     ("5.10", container(HostConfig__Memory=None), {}, ["has no memory limit"]),
@@ -160,13 +164,35 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[str]]] = [
     ("5.14", container(HostConfig__RestartPolicy={"Name": "on-failure", "MaximumRetryCount": 0}), {}, ["restart policy on-failure allows unlimited retries (at most 5)"]),
     ("5.15", container(), {}, []),
     ("5.15", container(HostConfig__PidMode="host"), {}, ["shares the host's pid namespace (--pid=host)"]),
-    ("5.15", container(HostConfig__PidMode="container:db"), {}, []),
+    ("5.15", container(HostConfig__PidMode="container:db"), {"containers": ContainerIndex([container("db")])}, []),
     ("5.16", container(HostConfig__IpcMode="shareable"), {}, []),
     ("5.16", container(HostConfig__IpcMode="host"), {}, ["shares the host's ipc namespace (--ipc=host)"]),
     ("5.17", container(), {}, []),
     ("5.17", container(HostConfig__Devices=None), {}, []),
     ("5.17", container(HostConfig__Devices=[{"PathOnHost": "/dev/fuse", "CgroupPermissions": "rw"}]), {}, ["has host device /dev/fuse (rw)"]),
     ("5.17", container(HostConfig__Devices=[{"PathOnHost": "/dev/null", "CgroupPermissions": ""}]), {}, ["has host device /dev/null (rwm)"]),
+    # Device cgroup rules (--device-cgroup-rule) open host devices as --device does, often many at once.
+    ("5.17", container(HostConfig__DeviceCgroupRules=None), {}, []),
+    ("5.17", container(HostConfig__DeviceCgroupRules=[]), {}, []),
+    ("5.17", container(HostConfig__DeviceCgroupRules=["a *:* rwm"]), {}, ["device cgroup rule 'a *:* rwm' allows every host device (rwm)"]),
+    ("5.17", container(HostConfig__DeviceCgroupRules=["c *:* rwm"]), {}, ["device cgroup rule 'c *:* rwm' allows every character device (rwm)"]),
+    ("5.17", container(HostConfig__DeviceCgroupRules=["b 8:* rwm"]), {}, ["device cgroup rule 'b 8:* rwm' allows every block device of major 8 (rwm)"]),
+    ("5.17", container(HostConfig__DeviceCgroupRules=["c *:1 r"]), {}, ["device cgroup rule 'c *:1 r' allows character devices of minor 1 of every major (r)"]),
+    ("5.17", container(HostConfig__DeviceCgroupRules=["c 10:200 rwm"]), {}, ["device cgroup rule 'c 10:200 rwm' allows character device 10:200 (rwm)"]),
+    ("5.17", container(HostConfig__DeviceCgroupRules=["a"]), {}, ["device cgroup rule 'a' cannot be read: judged as allowing every host device"]),
+    ("5.17", container(HostConfig__DeviceCgroupRules=["x 1:2 r"]), {}, ["device cgroup rule 'x 1:2 r' cannot be read: judged as allowing every host device"]),
+    ("5.17", container(HostConfig__DeviceCgroupRules=["c 1:3"]), {}, ["device cgroup rule 'c 1:3' cannot be read: judged as allowing every host device"]),
+    # --security-opt systempaths=unconfined: empty lists (null means the engine's defaults).
+    ("BH-5.11", container(), {}, []),
+    ("BH-5.11", container(HostConfig__MaskedPaths=None, HostConfig__ReadonlyPaths=None), {}, []),
+    ("BH-5.11", container(HostConfig__MaskedPaths=["/proc/kcore"], HostConfig__ReadonlyPaths=["/proc/sys"]), {}, []),
+    ("BH-5.11", container(HostConfig__MaskedPaths=[], HostConfig__ReadonlyPaths=[]), {}, [
+        "masks no system path (systempaths=unconfined: /proc/kcore, /proc/keys, /sys/firmware and others are visible)",
+        "makes no system path read-only (systempaths=unconfined: /proc/sys, /proc/sysrq-trigger and others are writable)",
+    ]),
+    ("BH-5.11", container(HostConfig__MaskedPaths=[]), {}, [
+        "masks no system path (systempaths=unconfined: /proc/kcore, /proc/keys, /sys/firmware and others are visible)",
+    ]),
     ("5.19", container(Mounts=[bind("/srv", "/srv")]), {}, []),
     ("5.19", container(Mounts=[bind("/srv", "/srv", propagation="shared")]), {}, ["mounts /srv with shared propagation"]),
     ("5.19", container(Mounts=[bind("/srv", "/srv", propagation="rshared")]), {}, ["mounts /srv with rshared propagation"]),
@@ -282,6 +308,9 @@ def test_judging_every_container_control_at_once():
 # The host form: every running container of a host, each finding naming its container.
 
 
+UNREADABLE_FACT = object()
+
+
 def host(*containers: dict[str, Any], **facts: Any) -> HostState:
     values = {
         "containers": {"value": list(containers)},
@@ -290,7 +319,12 @@ def host(*containers: dict[str, Any], **facts: Any) -> HostState:
         "daemon_json": {"value": {"exists": False, "settings": {}}},
         "container_processes": {"value": {}},
     }
-    values.update({name: {"value": value} for name, value in facts.items()})
+    values.update(
+        {
+            name: {"error": "permission denied"} if value is UNREADABLE_FACT else {"value": value}
+            for name, value in facts.items()
+        }
+    )
     return HostState("test", values)
 
 
@@ -331,3 +365,161 @@ def test_an_unreadable_container_list_is_an_error():
     state = HostState("test", {"containers": {"error": "docker (rootful): docker ps failed: permission denied"}})
     with pytest.raises(FactUnavailable, match="permission denied"):
         REGISTRY["5.4"].judge(state, AuditConfig())
+
+
+# Namespaces joined through another container (--network/--pid/--ipc/--uts/--userns container:X):
+# X's own mode decides. The audit finds X among the host's containers (by name, ID or unique ID
+# prefix, on the same engine); the gate asks the engine (bulkhead.gate.engine).
+HOST_NET = container("hostnet", HostConfig__NetworkMode="host")
+HOST_PID = container("hostpid", HostConfig__PidMode="host", HostConfig__IpcMode="host", HostConfig__UTSMode="host")
+PLAIN = container("plain")
+
+
+def joined(name: str, key: str, target: str) -> dict[str, Any]:
+    return container(name, **{f"HostConfig__{key}": f"container:{target}"})
+
+
+# (control, the host's containers, outcome, findings)
+JOINED_CASES: list[tuple[str, list[dict[str, Any]], str, list[str]]] = [
+    ("5.9", [HOST_NET, joined("side", "NetworkMode", "hostnet")], "fail", [
+        "container hostnet: shares the host's network namespace (--network=host)",
+        "container side: shares the host's network namespace through container hostnet (--network=container:hostnet)",
+    ]),
+    ("5.9", [HOST_NET, joined("side", "NetworkMode", "hostnet-id")], "fail", [
+        "container hostnet: shares the host's network namespace (--network=host)",
+        "container side: shares the host's network namespace through container hostnet (--network=container:hostnet-id)",
+    ]),
+    # An ID prefix, as the engine accepts it.
+    ("5.9", [HOST_NET, joined("side", "NetworkMode", "hostn")], "fail", [
+        "container hostnet: shares the host's network namespace (--network=host)",
+        "container side: shares the host's network namespace through container hostnet (--network=container:hostn)",
+    ]),
+    # Through two containers.
+    ("5.9", [HOST_NET, joined("mid", "NetworkMode", "hostnet"), joined("end", "NetworkMode", "mid")], "fail", [
+        "container hostnet: shares the host's network namespace (--network=host)",
+        "container mid: shares the host's network namespace through container hostnet (--network=container:hostnet)",
+        "container end: shares the host's network namespace through containers mid, hostnet (--network=container:mid)",
+    ]),
+    ("5.9", [PLAIN, joined("side", "NetworkMode", "plain")], "pass", []),
+    # A loop of container: modes ends (the engine refuses it; the check must not spin).
+    ("5.9", [joined("a", "NetworkMode", "b"), joined("b", "NetworkMode", "a")], "pass", []),
+    # The target is not among the host's containers (another engine's, or gone): cannot tell.
+    ("5.9", [joined("side", "NetworkMode", "elsewhere")], "error", [
+        "--network=container:elsewhere: no such container on engine docker (rootful) to tell whose namespace it is",
+    ]),
+    ("5.9", [HOST_NET | {"Engine": "podman (rootful)", "EngineKind": "podman"}, joined("side", "NetworkMode", "hostnet")], "error", [
+        "--network=container:hostnet: no such container on engine docker (rootful) to tell whose namespace it is",
+    ]),
+    ("5.15", [HOST_PID, joined("side", "PidMode", "hostpid")], "fail", [
+        "container hostpid: shares the host's pid namespace (--pid=host)",
+        "container side: shares the host's pid namespace through container hostpid (--pid=container:hostpid)",
+    ]),
+    ("5.15", [PLAIN, joined("side", "PidMode", "plain")], "pass", []),
+    ("5.16", [HOST_PID, joined("side", "IpcMode", "hostpid")], "fail", [
+        "container hostpid: shares the host's ipc namespace (--ipc=host)",
+        "container side: shares the host's ipc namespace through container hostpid (--ipc=container:hostpid)",
+    ]),
+    ("5.16", [PLAIN, joined("side", "IpcMode", "plain")], "pass", []),
+    ("5.20", [HOST_PID, joined("side", "UTSMode", "hostpid")], "fail", [
+        "container hostpid: shares the host's uts namespace (--uts=host)",
+        "container side: shares the host's uts namespace through container hostpid (--uts=container:hostpid)",
+    ]),
+    ("5.30", [container("hostuser", HostConfig__UsernsMode="host"), joined("side", "UsernsMode", "hostuser")], "fail", [
+        "container hostuser: shares the host's userns namespace (--userns=host)",
+        "container side: shares the host's userns namespace through container hostuser (--userns=container:hostuser)",
+    ]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("control_id", "containers", "expected", "findings"),
+    JOINED_CASES,
+    ids=[f"{case[0]}-{index}" for index, case in enumerate(JOINED_CASES)],
+)
+def test_a_namespace_joined_through_another_container_is_that_containers(control_id, containers, expected, findings):
+    assert outcome(control_id, host(*containers)) == (expected, findings)
+
+
+# 5.5 on a host: bind sources however written (normalised once, bulkhead.checks.containers
+# host_path), symlinks the collector resolved (RealSource), and named volumes whose local driver
+# binds a host directory (the "volumes" fact: docker volume inspect, options reduced to type, o's
+# bind flags and device, and the device resolved as RealDevice).
+def volume(name: str, destination: str = "/v", *, rw: bool = True, driver: str = "local") -> dict[str, Any]:
+    return {
+        "Type": "volume",
+        "Name": name,
+        "Driver": driver,
+        "Source": f"/var/lib/docker/volumes/{name}/_data",
+        "Destination": destination,
+        "RW": rw,
+        "Propagation": "",
+    }
+
+
+def volume_fact(name: str, options: dict[str, str] | None, *, driver: str = "local", real: str | None = None):
+    entry = {"Engine": "docker (rootful)", "Name": name, "Driver": driver, "Options": options or {}}
+    if real is not None:
+        entry["RealDevice"] = real
+    return entry
+
+
+ETC_BIND = {"type": "none", "o": "bind", "device": "/etc"}
+VOLUMES = [
+    volume_fact("etcvol", ETC_BIND),
+    volume_fact("etcvol2", {"type": "none", "o": "rbind,ro", "device": "/srv/../etc/"}),
+    volume_fact("datavol", {"type": "none", "o": "bind", "device": "/srv/data"}),
+    volume_fact("linkvol", {"type": "none", "o": "bind", "device": "/srv/cfg"}, real="/etc/docker"),
+    volume_fact("nfsvol", {"type": "nfs", "o": "addr=10.0.0.1", "device": ":/etc"}),
+    volume_fact("plain", {}),
+    volume_fact("etcvol", ETC_BIND, driver="local") | {"Engine": "podman (rootful)", "Name": "podvol"},
+]
+
+
+def mounted(*mounts: dict[str, Any]) -> HostState:
+    return host(container("web", Mounts=list(mounts)), volumes=VOLUMES)
+
+
+def bind_from(source: str, real: str | None = None, destination: str = "/x") -> dict[str, Any]:
+    entry = bind(source, destination)
+    if real is not None:
+        entry["RealSource"] = real
+    return entry
+
+
+SENSITIVE_CASES: list[tuple[HostState, str, list[str]]] = [
+    (mounted(bind_from("/etc/")), "fail", ["container web: mounts host /etc at /x (read-only)"]),
+    (mounted(bind_from("//etc")), "fail", ["container web: mounts host /etc at /x (read-only)"]),
+    (mounted(bind_from("/srv/../etc")), "fail", ["container web: mounts host /etc at /x (read-only)"]),
+    (mounted(bind_from("/srv/./../etc//ssl/")), "fail", ["container web: mounts host /etc/ssl at /x (read-only)"]),
+    (mounted(bind_from("//")), "fail", ["container web: mounts host / at /x (read-only)"]),
+    (mounted(bind_from("/srv/link", real="/etc")), "fail", ["container web: mounts host /srv/link (resolves to /etc) at /x (read-only)"]),
+    (mounted(bind_from("/srv/link", real="/srv/data")), "pass", []),
+    (mounted(bind_from("/srv/data/", real="/srv/data")), "pass", []),
+    (mounted(bind_from("/etcetera/../srv")), "pass", []),
+    (mounted(volume("etcvol")), "fail", ["container web: mounts volume etcvol, a bind of host /etc, at /v (read-write)"]),
+    (mounted(volume("etcvol2", rw=False)), "fail", ["container web: mounts volume etcvol2, a bind of host /etc, at /v (read-only)"]),
+    (mounted(volume("linkvol")), "fail", ["container web: mounts volume linkvol, a bind of host /srv/cfg (resolves to /etc/docker), at /v (read-write)"]),
+    (mounted(volume("datavol"), volume("nfsvol"), volume("plain")), "pass", []),
+    # A volume of another driver binds nothing of this host's.
+    (mounted(volume("etcvol", driver="rexray")), "pass", []),
+    # Not in the engine's volume list (or on another engine): cannot tell what it binds.
+    (mounted(volume("podvol")), "error", ["volume podvol of engine docker (rootful) is not in its volume list: what it binds is not known"]),
+    (host(container("web", Mounts=[volume("etcvol")]), volumes=UNREADABLE_FACT), "error", ["volumes: permission denied"]),
+    # No volume mounted: the volume list is not needed.
+    (host(container("web", Mounts=[bind_from("/srv/data")]), volumes=UNREADABLE_FACT), "pass", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("state", "expected", "findings"), SENSITIVE_CASES, ids=[f"5.5-{index}" for index in range(len(SENSITIVE_CASES))]
+)
+def test_5_5_sensitive_host_paths_however_reached(state, expected, findings):
+    assert outcome("5.5", state) == (expected, findings)
+
+
+def test_a_joined_container_named_by_its_full_id_is_shown_short():
+    target = container("db", HostConfig__PidMode="host") | {"Id": "ab" * 32}
+    state = host(target, container("side", HostConfig__PidMode="container:" + "ab" * 32))
+    assert outcome("5.15", state)[1][1] == (
+        "container side: shares the host's pid namespace through container db (--pid=container:abababababab)"
+    )

@@ -39,6 +39,7 @@ FACTS = {
     "engine_seconds",
     "engines",
     "events_recorder",
+    "volumes",
     "gate_policy",
     "image_setuid_files",
     "images",

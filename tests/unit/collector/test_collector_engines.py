@@ -120,3 +120,38 @@ def test_container_id_maps_take_the_first_child_of_each_shim(fake_proc):
     assert found[0]["uid_map"] == found[0]["gid_map"] == [[0, 165536, 65536]]
     assert (found[0]["uid"], found[0]["command"]) == (165536, "sh")
     assert (found[1]["owner_uid"], found[1]["owner_gid"]) == (1000, 1000)
+
+
+def test_volume_options_keep_only_what_says_whether_they_bind_a_host_path(tmp_path):
+    link = tmp_path / "config"
+    link.symlink_to("/etc")
+    document = {
+        "Name": "cifs",
+        "Driver": "local",
+        "Options": {"type": "cifs", "o": "addr=127.0.0.1,username=u,password=never-kept,ro", "device": "//h/s"},
+    }
+    assert engines.slim_volume(document, DOCKER) == {
+        "Engine": "docker (rootful)",
+        "Name": "cifs",
+        "Driver": "local",
+        "Options": {"type": "cifs", "o": "ro", "device": "//h/s"},
+        "RealDevice": "",
+    }
+    bound = {"Name": "cfg", "Driver": None, "Options": {"type": "none", "o": "rbind", "device": str(link)}}
+    assert engines.slim_volume(bound, DOCKER)["RealDevice"] == "/etc"
+    assert engines.slim_volume(bound, DOCKER)["Driver"] == "local"
+    assert engines.slim_volume({"Name": "plain", "Options": None}, DOCKER)["Options"] == {
+        "type": "",
+        "o": "",
+        "device": "",
+    }
+
+
+def test_a_bind_mount_says_where_its_source_leads(tmp_path):
+    link = tmp_path / "config"
+    link.symlink_to("/etc")
+    bind = {"Type": "bind", "Source": str(link), "Destination": "/x", "RW": False, "Propagation": "rprivate"}
+    volume = {"Type": "volume", "Name": "v", "Driver": "local", "Source": "/var/lib/docker/volumes/v/_data"}
+    assert engines.slim_mount(bind)["RealSource"] == "/etc"
+    assert "RealSource" not in engines.slim_mount(volume)
+    assert engines.slim_mount(volume)["Name"] == "v"

@@ -1,7 +1,8 @@
 # Copyright: Bulkhead contributors
 # Apache License 2.0
 """Safe file replacement shared by the modules: an exclusive lock across read-modify-write, a
-timestamped backup name, and an atomic write that keeps the directory entry durable.
+timestamped backup name, an atomic write that keeps the directory entry durable, the one step
+that writes a file or fixes its owner and mode (``settle_file``), and the diff of a file.
 
 No Ansible imports: unit tests use it directly.
 """
@@ -86,6 +87,37 @@ def backup_path(path, now=None):
         candidate = "%s.%s-%d.bak" % (path, stamp, counter)
         counter += 1
     return candidate
+
+
+def attributes_differ(existing, mode, uid=0, gid=0):
+    """Whether a file's owner or mode (``existing`` is its os.stat(), None when there is no file)
+    differ from what the module makes them."""
+    if existing is None:
+        return False
+    return existing.st_uid != uid or existing.st_gid != gid or (existing.st_mode & 0o7777) != mode
+
+
+def settle_file(path, content, content_changed, mode, uid=0, gid=0, backup=None, directory_mode=None):
+    """Bring ``path`` to ``content``, owned by ``uid``:``gid`` with ``mode``; the modules' one write step.
+
+    A changed content is written atomically, after ``backup(path, name)`` (``module.preserved_copy``)
+    copied an existing file to a timestamped name when ``backup`` is given; a missing directory is
+    made with ``directory_mode`` when given. An unchanged content only gets its owner and mode, in
+    place. Returns the backup file's name, or None.
+    """
+    if not content_changed:
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+        return None
+    backup_file = None
+    if backup is not None and os.path.exists(path):
+        backup_file = backup_path(path)
+        backup(path, backup_file)
+    directory = os.path.dirname(path)
+    if directory_mode is not None and directory and not os.path.isdir(directory):
+        os.makedirs(directory, directory_mode)
+    write_atomically(path, content, mode, uid, gid)
+    return backup_file
 
 
 def file_diff(path, before, after, existing=None, mode=None, uid=0, gid=0):

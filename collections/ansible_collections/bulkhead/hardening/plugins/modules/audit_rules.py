@@ -191,9 +191,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
-    backup_path,
+    attributes_differ,
     file_diff,
-    write_atomically,
+    settle_file,
 )
 from ansible_collections.bulkhead.hardening.plugins.module_utils.audit_rules import (
     AuditRulesError,
@@ -279,11 +279,9 @@ def apply(module):
 
     existing = os.stat(path) if exists else None
     content_changed = after != before or not exists
-    owner_wrong = existing is not None and (existing.st_uid != 0 or existing.st_gid != 0)
-    mode_wrong = existing is not None and (existing.st_mode & 0o7777) != mode
     keys = rule_keys(after)
     result = {
-        "changed": content_changed or owner_wrong or mode_wrong,
+        "changed": content_changed or attributes_differ(existing, mode),
         "content": after,
         "keys": keys,
         "absent": absent_controls(spec, resolved),
@@ -295,17 +293,10 @@ def apply(module):
     if module.check_mode or not result["changed"]:
         return result
 
-    if content_changed:
-        if exists and params["backup"]:
-            result["backup_file"] = backup_path(path)
-            module.preserved_copy(path, result["backup_file"])
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o750)
-        write_atomically(path, after, mode, 0, 0)
-    else:
-        os.chown(path, 0, 0)
-        os.chmod(path, mode)
+    backup = module.preserved_copy if params["backup"] else None
+    backup_file = settle_file(path, after, content_changed, mode, backup=backup, directory_mode=0o750)
+    if backup_file:
+        result["backup_file"] = backup_file
     return result
 
 

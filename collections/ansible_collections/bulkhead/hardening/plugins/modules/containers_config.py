@@ -107,9 +107,9 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
-    backup_path,
+    attributes_differ,
     file_diff,
-    write_atomically,
+    settle_file,
 )
 from ansible_collections.bulkhead.hardening.plugins.module_utils.containers_config import (
     FORMATS,
@@ -167,10 +167,7 @@ def apply(module):
 
     stat = os.stat(path) if exists else None
     content_changed = not exists or before != content
-    attributes_changed = stat is not None and (
-        stat.st_uid != uid or stat.st_gid != gid or (stat.st_mode & 0o7777) != mode
-    )
-    result = {"changed": content_changed or attributes_changed}
+    result = {"changed": content_changed or attributes_differ(stat, mode, uid, gid)}
     if malformed:
         result["malformed"] = malformed
         module.warn("%s; a backup is kept before it is replaced" % malformed)
@@ -182,14 +179,10 @@ def apply(module):
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise ContainersConfigError("directory %s does not exist" % directory)
-    if content_changed:
-        if exists and (params["backup"] or malformed):
-            result["backup_file"] = backup_path(path)
-            module.preserved_copy(path, result["backup_file"])
-        write_atomically(path, content, mode, uid, gid)
-    else:
-        os.chown(path, uid, gid)
-        os.chmod(path, mode)
+    backup = module.preserved_copy if params["backup"] or malformed else None
+    backup_file = settle_file(path, content, content_changed, mode, uid, gid, backup=backup)
+    if backup_file:
+        result["backup_file"] = backup_file
     return result
 
 

@@ -126,9 +126,9 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
     FileLock,
-    backup_path,
+    attributes_differ,
     file_diff,
-    write_atomically,
+    settle_file,
 )
 from ansible_collections.bulkhead.hardening.plugins.module_utils.daemon_json import (
     DaemonConfigError,
@@ -207,11 +207,9 @@ def _apply_locked(module, path, settings, absent, default_mode):
 
     existing = os.stat(path) if exists else None
     wanted_mode = safe_mode(existing.st_mode & 0o7777 if existing else None, default_mode)
-    owner_wrong = existing is not None and (existing.st_uid != 0 or existing.st_gid != 0)
-    mode_wrong = existing is not None and (existing.st_mode & 0o7777) != wanted_mode
 
     result = {
-        "changed": content_changed or owner_wrong or mode_wrong,
+        "changed": content_changed or attributes_differ(existing, wanted_mode),
         "config": merged,
         "restart_needed": content_changed and merged != current,
     }
@@ -220,14 +218,10 @@ def _apply_locked(module, path, settings, absent, default_mode):
     if module.check_mode or not result["changed"]:
         return result
 
-    if content_changed:
-        if exists and module.params["backup"]:
-            result["backup_file"] = backup_path(path)
-            module.preserved_copy(path, result["backup_file"])
-        write_atomically(path, after_text, wanted_mode, 0, 0)
-    else:
-        os.chown(path, 0, 0)
-        os.chmod(path, wanted_mode)
+    backup = module.preserved_copy if module.params["backup"] else None
+    backup_file = settle_file(path, after_text, content_changed, wanted_mode, backup=backup)
+    if backup_file:
+        result["backup_file"] = backup_file
     return result
 
 

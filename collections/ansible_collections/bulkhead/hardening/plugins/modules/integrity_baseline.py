@@ -88,7 +88,11 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import write_atomically
+from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
+    attributes_differ,
+    file_diff,
+    settle_file,
+)
 from ansible_collections.bulkhead.hardening.plugins.module_utils.integrity_baseline import (
     BaselineError,
     build,
@@ -155,27 +159,19 @@ def apply(module):
     changes = differences(before, document) if before_text else ["no baseline yet"]
     stat = os.stat(path) if before_text else None
     content_changed = before_text != text
-    attributes_changed = stat is not None and (stat.st_uid != 0 or stat.st_gid != 0 or stat.st_mode & 0o7777 != mode)
     if content_changed and before_text and not params["update"]:
         raise BaselineError("%s: the host drifted from its baseline: %s" % (path, "; ".join(changes)))
 
     result = {
-        "changed": content_changed or attributes_changed,
+        "changed": content_changed or attributes_differ(stat, mode),
         "baseline": document,
         "differences": changes if content_changed else [],
     }
     if module._diff:
-        result["diff"] = {"before": before_text, "after": text, "before_header": path, "after_header": path}
+        result["diff"] = file_diff(path, before_text, text, stat, mode)
     if module.check_mode or not result["changed"]:
         return result
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    if content_changed:
-        write_atomically(path, text, mode, 0, 0)
-    else:
-        os.chown(path, 0, 0)
-        os.chmod(path, mode)
+    settle_file(path, text, content_changed, mode, directory_mode=0o755)
     return result
 
 

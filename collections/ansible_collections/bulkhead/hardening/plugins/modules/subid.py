@@ -152,8 +152,8 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bulkhead.hardening.plugins.module_utils.atomic_file import (
     FileLock,
-    backup_path,
-    write_atomically,
+    file_diff,
+    settle_file,
 )
 from ansible_collections.bulkhead.hardening.plugins.module_utils.module_outcome import finish
 from ansible_collections.bulkhead.hardening.plugins.module_utils.subid import (
@@ -246,15 +246,7 @@ def _apply_locked(module, paths, uid):
     changed = [kind for kind in params["files"] if wanted[kind] != texts[kind]]
     result["changed"] = bool(changed)
     if module._diff:
-        result["diff"] = [
-            {
-                "before": texts[kind],
-                "after": wanted[kind],
-                "before_header": paths[kind],
-                "after_header": paths[kind],
-            }
-            for kind in changed
-        ]
+        result["diff"] = [file_diff(paths[kind], texts[kind], wanted[kind]) for kind in changed]
     if module.check_mode or not changed:
         return result
 
@@ -265,11 +257,10 @@ def _apply_locked(module, paths, uid):
         if exists[kind]:
             status = os.stat(path)
             mode, owner, group = status.st_mode & 0o7777, status.st_uid, status.st_gid
-            if params["backup"]:
-                backup = backup_path(path)
-                module.preserved_copy(path, backup)
-                result["backup_files"].append(backup)
-        write_atomically(path, encode(wanted[kind]), mode, owner, group)
+        backup = module.preserved_copy if params["backup"] else None
+        backup_file = settle_file(path, encode(wanted[kind]), True, mode, owner, group, backup=backup)
+        if backup_file:
+            result["backup_files"].append(backup_file)
     return result
 
 
