@@ -92,14 +92,45 @@ def ssh_control_dir() -> Path:
     return directory
 
 
+def run_with_docker_api(backend: Any, timeout: float, socket_path: str) -> Callable[..., Any]:
+    """A replacement for testinfra's ``DockerBackend.run`` (same command, same result) that asks the
+    engine's API instead of starting ``docker exec`` (bulkhead.docker_exec); the CLI when the socket
+    turns out to be unusable."""
+    from bulkhead.docker_exec import EngineUnusable, ExecTimeout, exec_in_container
+
+    cli = backend.run
+
+    def run(command: str, *args: str, **kwargs: Any) -> Any:
+        shell_command = backend.get_command(command, *args)
+        try:
+            code, stdout, stderr = exec_in_container(
+                socket_path, backend.name, ["/bin/sh", "-c", shell_command], backend.user, timeout
+            )
+        except EngineUnusable:
+            return cli(command, *args, **kwargs)
+        except ExecTimeout as error:
+            raise HostTimeout(str(error)) from None
+        return backend.result(code, backend.encode(shell_command), stdout, stderr)
+
+    return run
+
+
 def prepare_backend(backend: Any, timeout: float) -> None:
-    """Deadline on local commands; ssh connections shared through a master per target."""
-    if getattr(backend, "NAME", "") in ("ssh", "safe-ssh") and not backend.controlpath:
+    """Deadline on local commands; ssh connections shared through a master per target; docker
+    commands through the engine's API where this process can use its socket (else the CLI)."""
+    name = getattr(backend, "NAME", "")
+    if name in ("ssh", "safe-ssh") and not backend.controlpath:
         # %C: a hash of local host, target, port and user, short enough for a socket path; doubled
         # because testinfra %-formats the ssh command line it builds
         backend.controlpath = str(ssh_control_dir() / "%%C")
     if hasattr(backend, "run_local"):
         backend.run_local = run_local_with_deadline(backend, timeout)
+    if name == "docker" and os.environ.get("BULKHEAD_DOCKER_CLI") != "1":
+        from bulkhead.docker_exec import engine_socket
+
+        socket_path = engine_socket()
+        if socket_path is not None:
+            backend.run = run_with_docker_api(backend, timeout, socket_path)
 
 
 class _Slot:
