@@ -28,13 +28,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+from common import (
+    ROOT,
+    container_names,
+    cpu_seconds,
+    docker,
+    median,
+    remove_containers,
+    run_measured,
+    start_containers,
+    write_block,
+)
+
 import bench  # the single-host bench: busybox image, scale_to, remove
 
-ROOT = Path(__file__).resolve().parents[1]
 SSHD_IMAGE = "bulkhead-bench/sshd:bookworm"
 SYSTEMD_IMAGE = "bulkhead-test/systemd:bookworm"
 SSH_PREFIX = "bulkhead-fleet-ssh-"
@@ -46,21 +57,10 @@ SYSTEMD_OPTIONS = [
 ]  # fmt: skip
 
 
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
-
-
-def containers(prefix: str) -> list[str]:
-    return sorted(docker("ps", "-a", "--filter", f"name=^{prefix}", "--format", "{{.Names}}").stdout.split())
-
-
 def start(prefix: str, count: int, argv: list[str]) -> list[str]:
     """``docker run -d --name PREFIX<i> ARGV...`` for each missing one, two at a time; their names."""
     names = [f"{prefix}{index}" for index in range(count)]
-    existing = set(containers(prefix))
-    missing = [name for name in names if name not in existing]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda name: docker("run", "-d", "--name", name, *argv), missing))
+    start_containers(names, argv)
     return names
 
 
@@ -68,18 +68,11 @@ def address(name: str) -> str:
     return docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", name).stdout.strip()
 
 
-def run_measured(argv: list[str], environment: dict[str, str]) -> tuple[float, os.struct_rusage]:
-    """Wall seconds and the rusage of exactly this process tree (wait4 of its pid)."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.monotonic()
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, env=environment)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        errors.seek(0)
-        said = errors.read().decode(errors="replace")
-    if process.returncode not in (0, 1, 2) or "the audit did not run" in said:
-        raise SystemExit(f"the audit could not run (exit {process.returncode}): {said[-2000:]}")
+def audit_measured(argv: list[str], environment: dict[str, str]) -> tuple[float, os.struct_rusage]:
+    """Wall seconds and the rusage of the audit's process tree; an audit that did not run ends the bench."""
+    wall, usage, code, said = run_measured(argv, environment)
+    if code not in (0, 1, 2) or "the audit did not run" in said:
+        raise SystemExit(f"the audit could not run (exit {code}): {said[-2000:]}")
     return wall, usage
 
 
@@ -89,13 +82,13 @@ def measured_audit(hosts: list[str], parallel: int, environment: dict[str, str],
         argv = [sys.executable, "-m", "bulkhead.cli", "audit", f"--hosts={','.join(hosts)}", "--no-progress",
                 f"--parallel={parallel}", f"--json={report}", *extra]  # fmt: skip
         load = os.getloadavg()[0]
-        wall, usage = run_measured(argv, environment)
+        wall, usage = audit_measured(argv, environment)
         document = json.loads(report.read_text())
     errors = {name: entry["facts"]["collection_error"] for name, entry in document["hosts"].items()
               if "collection_error" in entry["facts"]}  # fmt: skip
     if errors:
         print(f"  {len(errors)} host(s) not collected, e.g. {next(iter(errors.items()))}", flush=True)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+    return {"wall": wall, "cpu": cpu_seconds(usage), "rss_mb": usage.ru_maxrss / 1024,
             "judged": len(document["hosts"]) - len(errors), "hosts": len(hosts), "load": load}  # fmt: skip
 
 
@@ -198,10 +191,11 @@ def docker_rows(counts: list[int], parallel: int, runs: int, environment: dict[s
 JUDGE = """
 import json, sys
 import bulkhead.pytest_plugin as plugin
+import bulkhead.state
 from bulkhead.cli import main
 from bulkhead.facts import HostState
 raw = open(sys.argv[1]).read()
-plugin.collect = lambda host, name, timeout=None: HostState(name, json.loads(raw), 0.0)
+plugin.collect = bulkhead.state.collect = lambda host, name, timeout=None: HostState(name, json.loads(raw), 0.0)
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -226,8 +220,8 @@ def judging_row(hosts: int, containers: int, runs: int, environment: dict[str, s
                     f"--hosts={','.join(f'docker://judged-{index}' for index in range(hosts))}",
                     f"--json={temporary}/r.json"]  # fmt: skip
             load = os.getloadavg()[0]
-            wall, usage = run_measured(argv, environment)
-            measured.append({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+            wall, usage = audit_measured(argv, environment)
+            measured.append({"wall": wall, "cpu": cpu_seconds(usage), "rss_mb": usage.ru_maxrss / 1024,
                              "judged": hosts, "hosts": hosts, "load": load})  # fmt: skip
     print(f"judging x{hosts} ({running} containers each): {measured}", flush=True)
     return {"kind": f"judging only, {running} running containers each", "targets": hosts, "rtt": 0,
@@ -235,14 +229,7 @@ def judging_row(hosts: int, containers: int, runs: int, environment: dict[str, s
 
 
 def cleanup() -> None:
-    for name in containers(SSH_PREFIX) + containers(DOCKER_PREFIX):
-        docker("rm", "-f", name, check=False)  # one at a time (see bench.remove)
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    remove_containers(container_names(SSH_PREFIX) + container_names(DOCKER_PREFIX))
 
 
 def table(rows: list[dict]) -> str:
@@ -273,9 +260,7 @@ def main() -> int:
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: ssh, docker, judging")
     parser.add_argument("--write", action="store_true", help="replace the fleet table in bench/RESULTS.md")
     args = parser.parse_args()
-    # An installed package has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE
-    # would compile every module in every audit.
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    environment = common.environment()
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict] = []
     try:
@@ -297,11 +282,7 @@ def main() -> int:
     print(result)
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     if args.write:
-        path = ROOT / "bench" / "RESULTS.md"
-        text = path.read_text()
-        head, _, rest = text.partition("<!-- fleet:begin -->")
-        _, _, tail = rest.partition("<!-- fleet:end -->")
-        path.write_text(f"{head}<!-- fleet:begin -->\n{result}\n<!-- fleet:end -->{tail}")
+        write_block("fleet", result)
     return 0
 
 

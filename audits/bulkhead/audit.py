@@ -20,10 +20,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from bulkhead.catalogue import SEVERITIES, Catalogue, load_catalogue
 from bulkhead.config import ConfigError, load_config
+from bulkhead.fleet import FleetCollection, StartedCollection, fleet_hosts, start_collection
 from bulkhead.history import HistoryError
 from bulkhead.reasons import short_reason
 from bulkhead.report.files import write_atomically
@@ -322,6 +321,28 @@ def _pytest_complaint(output: str) -> str:
     return short_reason(lines[-1]) if lines else "no output"
 
 
+def start_fleet_collection(args: argparse.Namespace, arguments: list[str]) -> FleetCollection:
+    """Start collecting the audited hosts' state (the hosts pytest_arguments resolved) now, before
+    pytest is imported: the targets run their collector, and the network is waited for, while this
+    process starts its pytest session (bulkhead.fleet.StartedCollection)."""
+    from bulkhead import state
+
+    hosts = next(argument for argument in arguments if argument.startswith("--hosts=")).removeprefix("--hosts=")
+    made = fleet_hosts(
+        hosts.split(","),
+        connection=args.connection,
+        ssh_config=args.ssh_config,
+        sudo=args.sudo,
+        ansible_inventory=args.inventory,
+    )
+    return start_collection(
+        made,
+        lambda host, name, timeout: state.collect(host, name, timeout),
+        parallel=args.parallel,
+        timeout=args.host_timeout,
+    )
+
+
 def run_audit(args: argparse.Namespace) -> int:
     try:
         catalogue = load_catalogue()
@@ -346,11 +367,14 @@ def run_audit(args: argparse.Namespace) -> int:
             return EXIT_ERROR
     started = datetime.now(UTC)
     started_clock = time.monotonic()
+    collection = StartedCollection(start_fleet_collection(args, arguments))
+    import pytest  # after the collection started: its import is a large part of an audit's start-up
+
     interactive = sys.stderr.isatty() and not args.no_progress
     session = Progress(sys.stderr if interactive else None)
     captured = io.StringIO()
     with _isolated_pytest(), contextlib.redirect_stdout(captured):
-        code = pytest.main(arguments, plugins=[session])
+        code = pytest.main(arguments, plugins=[session, collection])
     if session.book is None or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         if args.verbose:
             sys.stderr.write(captured.getvalue())

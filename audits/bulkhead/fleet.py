@@ -229,6 +229,10 @@ class FleetCollection:
     def __contains__(self, name: str) -> bool:
         return name in self._fleet.by_name
 
+    def names(self) -> list[str]:
+        """The hosts, in the order they were given (and are collected)."""
+        return [slot.name for slot in self._fleet.slots]
+
     def state(self, name: str) -> HostState:
         return self._fleet.state(name)
 
@@ -266,3 +270,43 @@ def collect_fleet(
 ) -> dict[str, HostState]:
     """Every host's state, by name, collected at most ``parallel`` at a time (see start_collection)."""
     return start_collection(hosts, collect, parallel=parallel, timeout=timeout, on_done=on_done).states()
+
+
+def fleet_hosts(
+    specs: Sequence[str | None],
+    *,
+    connection: str | None = None,
+    ssh_config: str | None = None,
+    ssh_identity_file: str | None = None,
+    sudo: bool = False,
+    sudo_user: str | None = None,
+    ansible_inventory: str | None = None,
+    force_ansible: bool = False,
+) -> list[tuple[str, Any]]:
+    """(name, testinfra host) of each host spec, as testinfra makes them for its ``host`` fixture and
+    in its order (by pytest id); one entry per host name."""
+    import testinfra
+
+    made = testinfra.get_hosts(
+        list(specs),
+        connection=connection,
+        ssh_config=ssh_config,
+        ssh_identity_file=ssh_identity_file,
+        sudo=sudo,
+        sudo_user=sudo_user,
+        ansible_inventory=ansible_inventory,
+        force_ansible=force_ansible,
+    )
+    hosts: dict[str, Any] = {}
+    for testinfra_host in sorted(made, key=lambda made_host: made_host.backend.get_pytest_id()):
+        hosts.setdefault(testinfra_host.backend.get_hostname(), testinfra_host)
+    return list(hosts.items())
+
+
+class StartedCollection:
+    """A pytest plugin object that hands the audit's session a collection already under way:
+    ``bulkhead audit`` starts collecting before it imports pytest, so the targets work (and the
+    network is waited for) while the control node starts up."""
+
+    def __init__(self, collection: FleetCollection) -> None:
+        self.collection = collection

@@ -26,7 +26,14 @@ from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.checks.image_assurance import image_inventory
 from bulkhead.config import AuditConfig, ConfigError, load_config
 from bulkhead.facts import HostState
-from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL, FleetCollection, start_collection
+from bulkhead.fleet import (
+    DEFAULT_HOST_TIMEOUT,
+    DEFAULT_PARALLEL,
+    FleetCollection,
+    StartedCollection,
+    fleet_hosts,
+    start_collection,
+)
 from bulkhead.reasons import short_reason
 from bulkhead.report.container_list import container_list
 from bulkhead.report.files import write_atomically
@@ -180,15 +187,12 @@ def _keep(config: pytest.Config, host_state: HostState) -> None:
     config.stash[_facts_key][host_state.host] = summary
 
 
-def _testinfra_hosts(config: pytest.Config) -> list[Any]:
+def _testinfra_hosts(config: pytest.Config) -> list[tuple[str, Any]]:
     """The hosts of ``--hosts`` (and testinfra's other options) as testinfra makes them for its
-    ``host`` fixture, in the same order (by pytest id); this machine without ``--hosts``."""
-    import testinfra
-
+    ``host`` fixture, in the same order; this machine without ``--hosts``."""
     option = config.option
-    hosts = option.hosts.split(",") if getattr(option, "hosts", None) else [None]
-    made = testinfra.get_hosts(
-        hosts,
+    return fleet_hosts(
+        option.hosts.split(",") if getattr(option, "hosts", None) else [None],
         connection=getattr(option, "connection", None),
         ssh_config=getattr(option, "ssh_config", None),
         ssh_identity_file=getattr(option, "ssh_identity_file", None),
@@ -197,21 +201,34 @@ def _testinfra_hosts(config: pytest.Config) -> list[Any]:
         ansible_inventory=getattr(option, "ansible_inventory", None),
         force_ansible=getattr(option, "force_ansible", False),
     )
-    return sorted(made, key=lambda testinfra_host: testinfra_host.backend.get_pytest_id())
+
+
+def _started_collection(config: pytest.Config) -> FleetCollection | None:
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, StartedCollection):
+            return plugin.collection
+    return None
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start collecting every audited host's state, concurrently, before any control is judged.
+    """Start collecting every audited host's state, concurrently, before any control is judged
+    (unless ``bulkhead audit`` started it already, see StartedCollection).
 
     Judging starts at once: the first control waits for each host's state in turn (hosts are
     collected in the order they are judged), so the control node judges while it waits for slower
     hosts."""
     config = session.config
+    started = _started_collection(config)
+    fleet_tests = any(_FLEET_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items)
+    if started is not None:
+        config.stash[_collection_key] = started
+        if fleet_tests:
+            config.stash[_fleet_key] = Fleet(config, started.names())
+        return
     testinfra_hosts: dict[str, Any] = {}
-    if any(_FLEET_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
-        for testinfra_host in _testinfra_hosts(config):
-            testinfra_hosts.setdefault(testinfra_host.backend.get_hostname(), testinfra_host)
+    if fleet_tests:
+        testinfra_hosts.update(_testinfra_hosts(config))
         config.stash[_fleet_key] = Fleet(config, list(testinfra_hosts))
     for item in session.items:
         callspec = getattr(item, "callspec", None)

@@ -24,12 +24,14 @@ pytestmark = pytest.mark.integration
 HARNESS = """
 import json, sys
 import bulkhead.pytest_plugin as plugin
+import bulkhead.state
 from bulkhead.cli import main
 from bulkhead.facts import HostState
 from bulkhead.report import terminal
 
 states = json.load(open(sys.argv[1]))
-plugin.collect = lambda host, name, timeout=None: HostState(name, states[name]["facts"], 0.0, states[name]["error"])
+collect = lambda host, name, timeout=None: HostState(name, states[name]["facts"], 0.0, states[name]["error"])
+plugin.collect = bulkhead.state.collect = collect
 original = terminal.Progress.pytest_collection_finish
 
 
