@@ -239,6 +239,10 @@ UNUSED_PYTEST_PLUGINS = (
     "debugging",
     "freeze_support",
     "python_path",
+    "unittest",
+    "subtests",
+    "assertion",
+    "capture",
 )
 
 
@@ -257,7 +261,6 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         "--no-header",
         "--tb=no",
         "-rN",
-        "--assert=plain",  # findings come as pytest.fail() from verdict.judge: no assertion rewriting needed
         f"--hosts={resolve_hosts(args)}",
     ]
     if args.inventory:
@@ -279,7 +282,6 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     # (logging and warnings capture, crash dumps): a fleet audit runs thousands of tests.
     for unused in UNUSED_PYTEST_PLUGINS:
         arguments += ["-p", f"no:{unused}"]
-    arguments.append("--capture=no")  # checks print nothing; pytest's own output goes to run_audit's buffer
     # One process judges every host: the hosts' state is collected beforehand, `parallel` at a time
     # (threads, see bulkhead.fleet); an xdist worker per host cost more than it shared (issue 13).
     arguments.append(f"--bulkhead-parallel={args.parallel}")

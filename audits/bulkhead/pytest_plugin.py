@@ -37,9 +37,6 @@ from bulkhead.fleet import (
 from bulkhead.reasons import short_reason
 from bulkhead.report.container_list import container_list
 from bulkhead.report.files import write_atomically
-from bulkhead.report.html import html_report
-from bulkhead.report.jsondoc import json_report
-from bulkhead.report.junit import junit_report
 from bulkhead.results import Outcome, ResultBook
 from bulkhead.short_reports import ShortReports
 from bulkhead.state import collect, host_summary
@@ -408,11 +405,19 @@ class _Recorder:
         junit_path = self.config.getoption("bulkhead_junit")
         json_path = self.config.getoption("bulkhead_json")
         html_path = self.config.getoption("bulkhead_html")
+        # Each report's module is imported when that report is asked for (ElementTree alone is a
+        # tenth of an audit's start-up).
         if junit_path:
+            from bulkhead.report.junit import junit_report
+
             write_atomically(Path(junit_path), junit_report(book, catalogue))
         if json_path:
+            from bulkhead.report.jsondoc import json_report
+
             write_atomically(Path(json_path), json_report(book, catalogue, facts, seconds))
         if html_path:
+            from bulkhead.report.html import html_report
+
             write_atomically(Path(html_path), html_report(book, catalogue, facts, seconds))
 
 
