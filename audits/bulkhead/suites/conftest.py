@@ -1,4 +1,4 @@
-"""Audit suites: each test verifies one catalogue control on one host, from the host's state."""
+"""Audit suites: each test verifies one catalogue control on every audited host, from each host's state."""
 
 import pytest
 
