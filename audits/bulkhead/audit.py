@@ -329,6 +329,7 @@ def start_fleet_collection(args: argparse.Namespace, arguments: list[str]) -> Fl
     process starts its pytest session (bulkhead.fleet.StartedCollection)."""
     from bulkhead import state
 
+    labels = load_config(Path(args.config) if args.config else None).label_names()
     hosts = next(argument for argument in arguments if argument.startswith("--hosts=")).removeprefix("--hosts=")
     made = fleet_hosts(
         hosts.split(","),
@@ -337,6 +338,15 @@ def start_fleet_collection(args: argparse.Namespace, arguments: list[str]) -> Fl
         sudo=args.sudo,
         ansible_inventory=args.inventory,
     )
+    # The label values the settings ask for (see pytest_plugin._collector), through the state module
+    # at call time: what a test harness puts in its place is what collects.
+    if labels:
+        return start_collection(
+            made,
+            lambda host, name, timeout: state.collect(host, name, timeout, labels=labels),
+            parallel=args.parallel,
+            timeout=args.host_timeout,
+        )
     return start_collection(
         made,
         lambda host, name, timeout: state.collect(host, name, timeout),

@@ -220,3 +220,17 @@ def test_a_fleet_test_that_stops_between_hosts_is_an_error_for_the_hosts_not_jud
         (control,) = hosts[name]["controls"]
         assert control["outcome"] == "error"
         assert control["reasons"] == ["check crashed: RuntimeError: the fleet itself broke"]
+
+
+def test_every_suite_test_judges_the_whole_fleet():
+    """A suite test that asked for one host's state would be repeated for every host (issue 13)."""
+    import inspect
+    from pathlib import Path
+
+    from test_consistency import SUITES, _load_suite
+
+    for path in sorted(Path(SUITES).glob("test_*.py")):
+        for name, function in vars(_load_suite(path)).items():
+            if name.startswith("test_") and callable(function):
+                parameters = set(inspect.signature(function).parameters)
+                assert "fleet" in parameters and not parameters & {"state", "host"}, f"{path.name}::{name}"
