@@ -95,6 +95,7 @@ demo: deps images
 # Not part of `make test`: speed is measured here, never asserted in tests.
 bench: deps engine
 	$(BIN)/python bench/bench.py --write
+	$(BIN)/python bench/bench.py --docker-only --no-gate --counts 50,500 --write
 	$(BIN)/python bench/history_disk.py --write
 	$(BIN)/python bench/fleet.py --write
 	flock /tmp/bulkhead-integration.lock $(BIN)/python bench/image_bench.py --write

@@ -28,13 +28,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+from common import (
+    ROOT,
+    container_names,
+    cpu_seconds,
+    docker,
+    median,
+    remove_containers,
+    run_measured,
+    start_containers,
+    write_block,
+)
+
 import bench  # the single-host bench: busybox image, scale_to, remove
 
-ROOT = Path(__file__).resolve().parents[1]
 SSHD_IMAGE = "bulkhead-bench/sshd:bookworm"
 SYSTEMD_IMAGE = "bulkhead-test/systemd:bookworm"
 SSH_PREFIX = "bulkhead-fleet-ssh-"
@@ -46,21 +57,10 @@ SYSTEMD_OPTIONS = [
 ]  # fmt: skip
 
 
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
-
-
-def containers(prefix: str) -> list[str]:
-    return sorted(docker("ps", "-a", "--filter", f"name=^{prefix}", "--format", "{{.Names}}").stdout.split())
-
-
 def start(prefix: str, count: int, argv: list[str]) -> list[str]:
     """``docker run -d --name PREFIX<i> ARGV...`` for each missing one, two at a time; their names."""
     names = [f"{prefix}{index}" for index in range(count)]
-    existing = set(containers(prefix))
-    missing = [name for name in names if name not in existing]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda name: docker("run", "-d", "--name", name, *argv), missing))
+    start_containers(names, argv)
     return names
 
 
@@ -68,18 +68,11 @@ def address(name: str) -> str:
     return docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", name).stdout.strip()
 
 
-def run_measured(argv: list[str], environment: dict[str, str]) -> tuple[float, os.struct_rusage]:
-    """Wall seconds and the rusage of exactly this process tree (wait4 of its pid)."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.monotonic()
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, env=environment)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        errors.seek(0)
-        said = errors.read().decode(errors="replace")
-    if process.returncode not in (0, 1, 2) or "the audit did not run" in said:
-        raise SystemExit(f"the audit could not run (exit {process.returncode}): {said[-2000:]}")
+def audit_measured(argv: list[str], environment: dict[str, str]) -> tuple[float, os.struct_rusage]:
+    """Wall seconds and the rusage of the audit's process tree; an audit that did not run ends the bench."""
+    wall, usage, code, said = run_measured(argv, environment)
+    if code not in (0, 1, 2) or "the audit did not run" in said:
+        raise SystemExit(f"the audit could not run (exit {code}): {said[-2000:]}")
     return wall, usage
 
 
@@ -89,13 +82,13 @@ def measured_audit(hosts: list[str], parallel: int, environment: dict[str, str],
         argv = [sys.executable, "-m", "bulkhead.cli", "audit", f"--hosts={','.join(hosts)}", "--no-progress",
                 f"--parallel={parallel}", f"--json={report}", *extra]  # fmt: skip
         load = os.getloadavg()[0]
-        wall, usage = run_measured(argv, environment)
+        wall, usage = audit_measured(argv, environment)
         document = json.loads(report.read_text())
     errors = {name: entry["facts"]["collection_error"] for name, entry in document["hosts"].items()
               if "collection_error" in entry["facts"]}  # fmt: skip
     if errors:
         print(f"  {len(errors)} host(s) not collected, e.g. {next(iter(errors.items()))}", flush=True)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+    return {"wall": wall, "cpu": cpu_seconds(usage), "rss_mb": usage.ru_maxrss / 1024,
             "judged": len(document["hosts"]) - len(errors), "hosts": len(hosts), "load": load}  # fmt: skip
 
 
@@ -126,13 +119,15 @@ def ssh_setup(directory: Path) -> Path:
     return key
 
 
-def ssh_config(path: Path, key: Path, targets: list[tuple[str, str, int]]) -> None:
-    """One Host entry per target: its alias, where to connect, no host key prompts (test hosts)."""
+def ssh_config(path: Path, key: Path, targets: list[tuple[str, str, int]], kex: str | None = None) -> None:
+    """One Host entry per target: its alias, where to connect, no host key prompts (test hosts);
+    ``kex``: the KexAlgorithms an operator may choose in their own ssh configuration."""
     lines = []
     for alias, host, port in targets:
         lines += [f"Host {alias}", f"  HostName {host}", f"  Port {port}"]
     lines += ["Host *", "  User root", f"  IdentityFile {key}", "  IdentitiesOnly yes", "  BatchMode yes",
               "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null", "  LogLevel ERROR"]  # fmt: skip
+    lines += [f"  KexAlgorithms {kex}"] if kex else []
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -143,7 +138,12 @@ def close_masters(config: Path, aliases: list[str], environment: dict[str, str])
                        capture_output=True, check=False, env=environment)  # fmt: skip
 
 
-def ssh_rows(counts: list[int], rtts: list[int], parallel: int, runs: int, environment: dict[str, str]) -> list[dict]:
+def ssh_rows(
+    counts: list[int], rtts: list[int], parallel: int, runs: int, environment: dict[str, str], kex: str, kex_count: int
+) -> list[dict]:
+    """Each count at each round trip with ssh's default key exchange; and ``kex_count`` targets with
+    ``kex`` (OpenSSH 9's default, the post-quantum sntrup761x25519, costs the client about 65 ms of
+    CPU per new connection here, curve25519-sha256 about 12 ms)."""
     docker("build", "-q", "-t", SSHD_IMAGE, str(ROOT / "bench" / "sshd"))
     rows = []
     with tempfile.TemporaryDirectory(prefix="bulkhead-fleet-ssh-") as temporary:
@@ -164,11 +164,18 @@ def ssh_rows(counts: list[int], rtts: list[int], parallel: int, runs: int, envir
                 ssh_config(config, key, targets)
                 for count in counts:
                     rows.append(ssh_row(names[:count], rtt, parallel, runs, config, directory, environment))
+                if kex and kex_count:
+                    config = directory / f"ssh_config-{rtt}-kex"
+                    ssh_config(config, key, targets, kex)
+                    row = ssh_row(names[:kex_count], rtt, parallel, runs, config, directory, environment, "k")
+                    rows.append(row | {"kind": f"ssh, KexAlgorithms {kex}"})
     return rows
 
 
-def ssh_row(names: list[str], rtt: int, parallel: int, runs: int, config: Path, directory: Path, environment) -> dict:
-    control = directory / f"control-{rtt}-{len(names)}"
+def ssh_row(
+    names: list[str], rtt: int, parallel: int, runs: int, config: Path, directory: Path, environment, tag: str = ""
+) -> dict:
+    control = directory / f"c{rtt}-{len(names)}{tag}"  # short: ssh's socket path has a limit (108 bytes)
     control.mkdir(mode=0o700)
     environment = environment | {"BULKHEAD_SSH_CONTROL_DIR": str(control)}
     hosts = [f"ssh://{name}" for name in names]
@@ -198,10 +205,11 @@ def docker_rows(counts: list[int], parallel: int, runs: int, environment: dict[s
 JUDGE = """
 import json, sys
 import bulkhead.pytest_plugin as plugin
+import bulkhead.state
 from bulkhead.cli import main
 from bulkhead.facts import HostState
 raw = open(sys.argv[1]).read()
-plugin.collect = lambda host, name, timeout=None: HostState(name, json.loads(raw), 0.0)
+plugin.collect = bulkhead.state.collect = lambda host, name, timeout=None: HostState(name, json.loads(raw), 0.0)
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -226,8 +234,8 @@ def judging_row(hosts: int, containers: int, runs: int, environment: dict[str, s
                     f"--hosts={','.join(f'docker://judged-{index}' for index in range(hosts))}",
                     f"--json={temporary}/r.json"]  # fmt: skip
             load = os.getloadavg()[0]
-            wall, usage = run_measured(argv, environment)
-            measured.append({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+            wall, usage = audit_measured(argv, environment)
+            measured.append({"wall": wall, "cpu": cpu_seconds(usage), "rss_mb": usage.ru_maxrss / 1024,
                              "judged": hosts, "hosts": hosts, "load": load})  # fmt: skip
     print(f"judging x{hosts} ({running} containers each): {measured}", flush=True)
     return {"kind": f"judging only, {running} running containers each", "targets": hosts, "rtt": 0,
@@ -235,14 +243,7 @@ def judging_row(hosts: int, containers: int, runs: int, environment: dict[str, s
 
 
 def cleanup() -> None:
-    for name in containers(SSH_PREFIX) + containers(DOCKER_PREFIX):
-        docker("rm", "-f", name, check=False)  # one at a time (see bench.remove)
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    remove_containers(container_names(SSH_PREFIX) + container_names(DOCKER_PREFIX))
 
 
 def table(rows: list[dict]) -> str:
@@ -269,13 +270,13 @@ def main() -> int:
     parser.add_argument("--rtts", default="0,50", help="round trips in ms")
     parser.add_argument("--docker-counts", default="1,20")
     parser.add_argument("--parallel", type=int, default=32)
+    parser.add_argument("--kex", default="curve25519-sha256", help="key exchange of the extra ssh rows ('' for none)")
+    parser.add_argument("--kex-count", type=int, default=100, help="targets of the extra ssh rows (0 for none)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: ssh, docker, judging")
     parser.add_argument("--write", action="store_true", help="replace the fleet table in bench/RESULTS.md")
     args = parser.parse_args()
-    # An installed package has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE
-    # would compile every module in every audit.
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    environment = common.environment()
     skip = set(filter(None, args.skip.split(",")))
     rows: list[dict] = []
     try:
@@ -283,7 +284,7 @@ def main() -> int:
         # machine's containers, which must be its 50 and what other work runs, not the targets.
         if "ssh" not in skip:
             counts, rtts = [int(n) for n in args.ssh_counts.split(",")], [int(n) for n in args.rtts.split(",")]
-            rows += ssh_rows(counts, rtts, args.parallel, args.runs, environment)
+            rows += ssh_rows(counts, rtts, args.parallel, args.runs, environment, args.kex, args.kex_count)
             cleanup()
         if "docker" not in skip:
             counts = [int(n) for n in args.docker_counts.split(",")]
@@ -297,11 +298,7 @@ def main() -> int:
     print(result)
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     if args.write:
-        path = ROOT / "bench" / "RESULTS.md"
-        text = path.read_text()
-        head, _, rest = text.partition("<!-- fleet:begin -->")
-        _, _, tail = rest.partition("<!-- fleet:end -->")
-        path.write_text(f"{head}<!-- fleet:begin -->\n{result}\n<!-- fleet:end -->{tail}")
+        write_block("fleet", result)
     return 0
 
 

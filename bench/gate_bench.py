@@ -228,13 +228,9 @@ def run(requests: int = 2000, rounds: int = 40, write: bool = False) -> str:
     text = report(latency, create, f"{load_before} / {uptime()}", started)
     print(text)
     if write:
-        path = ROOT / "bench" / "RESULTS.md"
-        current = path.read_text()
-        head, found, rest = current.partition("<!-- gate-bench:begin -->")
-        if not found:
-            head, rest = current.rstrip() + "\n\n## Admission gate\n\n", "<!-- gate-bench:end -->\n"
-        _, _, tail = rest.partition("<!-- gate-bench:end -->")
-        path.write_text(f"{head}<!-- gate-bench:begin -->\n{text}\n<!-- gate-bench:end -->{tail}")
+        from common import write_block
+
+        write_block("gate-bench", text, "## Admission gate")
     return text
 
 

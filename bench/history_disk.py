@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from common import write_block
+
 from bench import IMAGE, ROOT, docker, ours, remove, scale_to
 
 FILES = ("audit.xml", "audit.json", "audit.html", "summary.json")
@@ -87,11 +89,7 @@ def main() -> int:
     result = table(rows, args.keep)
     print(result)
     if args.write:
-        path = ROOT / "bench" / "RESULTS.md"
-        text = path.read_text()
-        head, _, rest = text.partition("<!-- history:begin -->")
-        _, _, tail = rest.partition("<!-- history:end -->")
-        path.write_text(f"{head}<!-- history:begin -->\n{result}\n<!-- history:end -->{tail}")
+        write_block("history", result)
     return 0
 
 

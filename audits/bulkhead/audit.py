@@ -20,10 +20,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from bulkhead.catalogue import SEVERITIES, Catalogue, load_catalogue
 from bulkhead.config import ConfigError, load_config
+from bulkhead.fleet import FleetCollection, StartedCollection, fleet_hosts, start_collection
 from bulkhead.history import HistoryError
 from bulkhead.reasons import short_reason
 from bulkhead.report.files import write_atomically
@@ -240,6 +239,10 @@ UNUSED_PYTEST_PLUGINS = (
     "debugging",
     "freeze_support",
     "python_path",
+    "unittest",
+    "subtests",
+    "assertion",
+    "capture",
 )
 
 
@@ -258,7 +261,6 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         "--no-header",
         "--tb=no",
         "-rN",
-        "--assert=plain",  # findings come as pytest.fail() from verdict.judge: no assertion rewriting needed
         f"--hosts={resolve_hosts(args)}",
     ]
     if args.inventory:
@@ -280,7 +282,6 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     # (logging and warnings capture, crash dumps): a fleet audit runs thousands of tests.
     for unused in UNUSED_PYTEST_PLUGINS:
         arguments += ["-p", f"no:{unused}"]
-    arguments.append("--capture=no")  # checks print nothing; pytest's own output goes to run_audit's buffer
     # One process judges every host: the hosts' state is collected beforehand, `parallel` at a time
     # (threads, see bulkhead.fleet); an xdist worker per host cost more than it shared (issue 13).
     arguments.append(f"--bulkhead-parallel={args.parallel}")
@@ -322,6 +323,38 @@ def _pytest_complaint(output: str) -> str:
     return short_reason(lines[-1]) if lines else "no output"
 
 
+def start_fleet_collection(args: argparse.Namespace, arguments: list[str]) -> FleetCollection:
+    """Start collecting the audited hosts' state (the hosts pytest_arguments resolved) now, before
+    pytest is imported: the targets run their collector, and the network is waited for, while this
+    process starts its pytest session (bulkhead.fleet.StartedCollection)."""
+    from bulkhead import state
+
+    labels = load_config(Path(args.config) if args.config else None).label_names()
+    hosts = next(argument for argument in arguments if argument.startswith("--hosts=")).removeprefix("--hosts=")
+    made = fleet_hosts(
+        hosts.split(","),
+        connection=args.connection,
+        ssh_config=args.ssh_config,
+        sudo=args.sudo,
+        ansible_inventory=args.inventory,
+    )
+    # The label values the settings ask for (see pytest_plugin._collector), through the state module
+    # at call time: what a test harness puts in its place is what collects.
+    if labels:
+        return start_collection(
+            made,
+            lambda host, name, timeout: state.collect(host, name, timeout, labels=labels),
+            parallel=args.parallel,
+            timeout=args.host_timeout,
+        )
+    return start_collection(
+        made,
+        lambda host, name, timeout: state.collect(host, name, timeout),
+        parallel=args.parallel,
+        timeout=args.host_timeout,
+    )
+
+
 def run_audit(args: argparse.Namespace) -> int:
     try:
         catalogue = load_catalogue()
@@ -346,11 +379,14 @@ def run_audit(args: argparse.Namespace) -> int:
             return EXIT_ERROR
     started = datetime.now(UTC)
     started_clock = time.monotonic()
+    collection = StartedCollection(start_fleet_collection(args, arguments))
+    import pytest  # after the collection started: its import is a large part of an audit's start-up
+
     interactive = sys.stderr.isatty() and not args.no_progress
     session = Progress(sys.stderr if interactive else None)
     captured = io.StringIO()
     with _isolated_pytest(), contextlib.redirect_stdout(captured):
-        code = pytest.main(arguments, plugins=[session])
+        code = pytest.main(arguments, plugins=[session, collection])
     if session.book is None or code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         if args.verbose:
             sys.stderr.write(captured.getvalue())

@@ -92,14 +92,45 @@ def ssh_control_dir() -> Path:
     return directory
 
 
+def run_with_docker_api(backend: Any, timeout: float, socket_path: str) -> Callable[..., Any]:
+    """A replacement for testinfra's ``DockerBackend.run`` (same command, same result) that asks the
+    engine's API instead of starting ``docker exec`` (bulkhead.docker_exec); the CLI when the socket
+    turns out to be unusable."""
+    from bulkhead.docker_exec import EngineUnusable, ExecTimeout, exec_in_container
+
+    cli = backend.run
+
+    def run(command: str, *args: str, **kwargs: Any) -> Any:
+        shell_command = backend.get_command(command, *args)
+        try:
+            code, stdout, stderr = exec_in_container(
+                socket_path, backend.name, ["/bin/sh", "-c", shell_command], backend.user, timeout
+            )
+        except EngineUnusable:
+            return cli(command, *args, **kwargs)
+        except ExecTimeout as error:
+            raise HostTimeout(str(error)) from None
+        return backend.result(code, backend.encode(shell_command), stdout, stderr)
+
+    return run
+
+
 def prepare_backend(backend: Any, timeout: float) -> None:
-    """Deadline on local commands; ssh connections shared through a master per target."""
-    if getattr(backend, "NAME", "") in ("ssh", "safe-ssh") and not backend.controlpath:
+    """Deadline on local commands; ssh connections shared through a master per target; docker
+    commands through the engine's API where this process can use its socket (else the CLI)."""
+    name = getattr(backend, "NAME", "")
+    if name in ("ssh", "safe-ssh") and not backend.controlpath:
         # %C: a hash of local host, target, port and user, short enough for a socket path; doubled
         # because testinfra %-formats the ssh command line it builds
         backend.controlpath = str(ssh_control_dir() / "%%C")
     if hasattr(backend, "run_local"):
         backend.run_local = run_local_with_deadline(backend, timeout)
+    if name == "docker" and os.environ.get("BULKHEAD_DOCKER_CLI") != "1":
+        from bulkhead.docker_exec import engine_socket
+
+        socket_path = engine_socket()
+        if socket_path is not None:
+            backend.run = run_with_docker_api(backend, timeout, socket_path)
 
 
 class _Slot:
@@ -198,6 +229,10 @@ class FleetCollection:
     def __contains__(self, name: str) -> bool:
         return name in self._fleet.by_name
 
+    def names(self) -> list[str]:
+        """The hosts, in the order they were given (and are collected)."""
+        return [slot.name for slot in self._fleet.slots]
+
     def state(self, name: str) -> HostState:
         return self._fleet.state(name)
 
@@ -235,3 +270,43 @@ def collect_fleet(
 ) -> dict[str, HostState]:
     """Every host's state, by name, collected at most ``parallel`` at a time (see start_collection)."""
     return start_collection(hosts, collect, parallel=parallel, timeout=timeout, on_done=on_done).states()
+
+
+def fleet_hosts(
+    specs: Sequence[str | None],
+    *,
+    connection: str | None = None,
+    ssh_config: str | None = None,
+    ssh_identity_file: str | None = None,
+    sudo: bool = False,
+    sudo_user: str | None = None,
+    ansible_inventory: str | None = None,
+    force_ansible: bool = False,
+) -> list[tuple[str, Any]]:
+    """(name, testinfra host) of each host spec, as testinfra makes them for its ``host`` fixture and
+    in its order (by pytest id); one entry per host name."""
+    import testinfra
+
+    made = testinfra.get_hosts(
+        list(specs),
+        connection=connection,
+        ssh_config=ssh_config,
+        ssh_identity_file=ssh_identity_file,
+        sudo=sudo,
+        sudo_user=sudo_user,
+        ansible_inventory=ansible_inventory,
+        force_ansible=force_ansible,
+    )
+    hosts: dict[str, Any] = {}
+    for testinfra_host in sorted(made, key=lambda made_host: made_host.backend.get_pytest_id()):
+        hosts.setdefault(testinfra_host.backend.get_hostname(), testinfra_host)
+    return list(hosts.items())
+
+
+class StartedCollection:
+    """A pytest plugin object that hands the audit's session a collection already under way:
+    ``bulkhead audit`` starts collecting before it imports pytest, so the targets work (and the
+    network is waited for) while the control node starts up."""
+
+    def __init__(self, collection: FleetCollection) -> None:
+        self.collection = collection

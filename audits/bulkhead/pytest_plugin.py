@@ -1,9 +1,15 @@
 """pytest plugin behind every audit suite: the ``control(id)`` marker, per-host state, reports.
 
-Each audit test verifies one control on one host (testinfra parametrizes tests by host). The
-plugin turns each test's outcome into a control outcome: a finding (a check's findings, or a failed
-assert) is a FAIL, a skip is NOT_APPLICABLE, and anything else that stops a test, above all a fact
-that could not be read, is an ERROR. Outcomes travel in ``report.user_properties``. Every host is
+Each audit test of the suites verifies one control on every host: it asks the ``fleet`` fixture to
+judge the control, and the fleet judges each host's state with the control's check (``verdict``),
+so that an audit of 100 hosts runs as many tests as an audit of one. Each host's outcome is its
+own: a finding is a FAIL for that host, a NotApplicable its NOT_APPLICABLE, and anything else that
+stops its check, above all a fact that could not be read or a state that could not be collected,
+its ERROR; no host's outcome changes another's.
+
+A test of one host (the ``state`` fixture, which testinfra parametrizes by host) is also an audit
+test: its outcome becomes the control's outcome on that host (a failed assert is a FAIL, a skip
+NOT_APPLICABLE, anything else an ERROR). Outcomes travel in ``report.user_properties``. Every host is
 judged in this one session; the hosts' states are collected concurrently beforehand (``bulkhead.fleet``).
 """
 
@@ -19,23 +25,29 @@ import pytest
 from bulkhead.catalogue import Catalogue, load_catalogue
 from bulkhead.checks.image_assurance import image_inventory
 from bulkhead.config import AuditConfig, ConfigError, load_config
-from bulkhead.facts import FactUnavailable, HostState, NotApplicable
-from bulkhead.fleet import DEFAULT_HOST_TIMEOUT, DEFAULT_PARALLEL, FleetCollection, start_collection
+from bulkhead.facts import HostState
+from bulkhead.fleet import (
+    DEFAULT_HOST_TIMEOUT,
+    DEFAULT_PARALLEL,
+    FleetCollection,
+    StartedCollection,
+    fleet_hosts,
+    start_collection,
+)
 from bulkhead.reasons import short_reason
 from bulkhead.report.container_list import container_list
 from bulkhead.report.files import write_atomically
-from bulkhead.report.html import html_report
-from bulkhead.report.jsondoc import json_report
-from bulkhead.report.junit import junit_report
 from bulkhead.results import Outcome, ResultBook
 from bulkhead.short_reports import ShortReports
 from bulkhead.state import collect, host_summary
+from bulkhead.verdict import classify_error, verdict
 from bulkhead.waivers import Waiver, WaiverError, apply_waivers, load_waivers
 
 _CONTROL = "bulkhead.control"
 _HOST = "bulkhead.host"
 _OUTCOME = "bulkhead.outcome"
 _REASON = "bulkhead.reason"
+_VERDICTS = "bulkhead.verdicts"  # a fleet test's [(host, outcome, reason, seconds), ...]
 
 _catalogue_key = pytest.StashKey[Catalogue]()
 _book_key = pytest.StashKey[ResultBook]()
@@ -172,14 +184,49 @@ def _keep(config: pytest.Config, host_state: HostState) -> None:
     config.stash[_facts_key][host_state.host] = summary
 
 
+def _testinfra_hosts(config: pytest.Config) -> list[tuple[str, Any]]:
+    """The hosts of ``--hosts`` (and testinfra's other options) as testinfra makes them for its
+    ``host`` fixture, in the same order; this machine without ``--hosts``."""
+    option = config.option
+    return fleet_hosts(
+        option.hosts.split(",") if getattr(option, "hosts", None) else [None],
+        connection=getattr(option, "connection", None),
+        ssh_config=getattr(option, "ssh_config", None),
+        ssh_identity_file=getattr(option, "ssh_identity_file", None),
+        sudo=getattr(option, "sudo", False),
+        sudo_user=getattr(option, "sudo_user", None),
+        ansible_inventory=getattr(option, "ansible_inventory", None),
+        force_ansible=getattr(option, "force_ansible", False),
+    )
+
+
+def _started_collection(config: pytest.Config) -> FleetCollection | None:
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, StartedCollection):
+            return plugin.collection
+    return None
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start collecting every audited host's state, concurrently, before any control is judged.
+    """Start collecting every audited host's state, concurrently, before any control is judged
+    (unless ``bulkhead audit`` started it already, see StartedCollection).
 
-    Judging starts at once: a host's tests wait for its state only (hosts are collected in the
-    order their tests run), so the control node judges while it waits for slower hosts."""
+    Judging starts at once: the first control waits for each host's state in turn (hosts are
+    collected in the order they are judged), so the control node judges while it waits for slower
+    hosts."""
     config = session.config
+    started = _started_collection(config)
+    fleet_tests = any(_FLEET_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items)
+    if started is not None:
+        config.stash[_collection_key] = started
+        if fleet_tests:
+            config.stash[_fleet_key] = Fleet(config, started.names())
+        return
     testinfra_hosts: dict[str, Any] = {}
+    if fleet_tests:
+        testinfra_hosts.update(_testinfra_hosts(config))
+        config.stash[_fleet_key] = Fleet(config, list(testinfra_hosts))
     for item in session.items:
         callspec = getattr(item, "callspec", None)
         testinfra_host = callspec.params.get("_testinfra_host") if callspec else None
@@ -200,21 +247,68 @@ def _collector(settings: AuditConfig) -> Any:
     return functools.partial(collect, labels=labels) if labels else collect
 
 
-# Module scope: one fixture set-up per suite module and host, not per test (thousands in a fleet).
+def _host_state(config: pytest.Config, name: str, testinfra_host: Any = None) -> HostState:
+    """The host's state, collected once per audit run (one round trip), kept for every control."""
+    states = config.stash[_states_key]
+    if name not in states:
+        collection = config.stash.get(_collection_key, None)
+        if collection is not None and name in collection:
+            _keep(config, collection.state(name))
+        else:  # not collected beforehand: a test outside an audit session
+            timeout = config.getoption("bulkhead_host_timeout")
+            _keep(config, _collector(config.stash[_config_key])(testinfra_host, name, timeout))
+    return states[name]
+
+
+_FLEET_FIXTURE = "fleet"
+Verdict = tuple[str, str, str, float]  # host, outcome, reason (lines), seconds
+
+
+class Fleet:
+    """Every audited host, for the suites' tests: ``judge(control_id)`` judges each host in turn."""
+
+    def __init__(self, config: pytest.Config, hosts: list[str]) -> None:
+        self.config = config
+        self.hosts = hosts
+        self.verdicts: list[Verdict] | None = None  # the running test's, until its report takes them
+
+    def judge(self, control_id: str) -> None:
+        """Judge ``control_id`` on every host; the test fails if it fails or errs on any host."""
+        settings = self.config.stash[_config_key]
+        verdicts: list[Verdict] = []
+        self.verdicts = verdicts
+        for name in self.hosts:
+            state = _host_state(self.config, name)
+            started = time.perf_counter()
+            outcome, reason = verdict(state, settings, control_id)
+            verdicts.append((name, outcome.value, reason or "", time.perf_counter() - started))
+        outcomes = {outcome for _host, outcome, _reason, _seconds in verdicts}
+        if outcomes & {Outcome.FAIL.value, Outcome.ERROR.value}:
+            bad = [f"{host}: {outcome}" for host, outcome, *_rest in verdicts if outcome in ("fail", "error")]
+            pytest.fail(f"{control_id}: " + ", ".join(bad), pytrace=False)
+        if outcomes == {Outcome.NOT_APPLICABLE.value}:
+            pytest.skip(f"{control_id}: not applicable on any host")
+
+    def take(self) -> list[Verdict] | None:
+        verdicts, self.verdicts = self.verdicts, None
+        return verdicts
+
+
+_fleet_key = pytest.StashKey[Fleet]()
+
+
+@pytest.fixture(scope="session")
+def fleet(pytestconfig: pytest.Config) -> Fleet:
+    """Every audited host (``--hosts``); the suites' tests judge their control on all of them."""
+    return pytestconfig.stash[_fleet_key]
+
+
+# Module scope: one fixture set-up per suite module and host, not per test.
 # pytestconfig, not request: pytest makes a new fixture definition for `request` in every test.
 @pytest.fixture(scope="module")
 def state(host: Any, pytestconfig: pytest.Config) -> HostState:
-    """The host's state, collected once per audit run (one round trip), shared by all its tests."""
-    name = host.backend.get_hostname()
-    states = pytestconfig.stash[_states_key]
-    if name not in states:
-        collection = pytestconfig.stash.get(_collection_key, None)
-        if collection is not None and name in collection:
-            _keep(pytestconfig, collection.state(name))
-        else:  # not collected beforehand: a test outside an audit session
-            timeout = pytestconfig.getoption("bulkhead_host_timeout")
-            _keep(pytestconfig, _collector(pytestconfig.stash[_config_key])(host, name, timeout))
-    return states[name]
+    """The host's state, for a test of one host (testinfra parametrizes it by host)."""
+    return _host_state(pytestconfig, host.backend.get_hostname(), host)
 
 
 @pytest.fixture(scope="session")
@@ -223,27 +317,35 @@ def audit_config(pytestconfig: pytest.Config) -> AuditConfig:
     return pytestconfig.stash[_config_key]
 
 
-def _one_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
-
-
 def classify(excinfo: pytest.ExceptionInfo[BaseException] | None) -> tuple[Outcome, str | None]:
     if excinfo is None:
         return Outcome.PASS, None
     error = excinfo.value
     if isinstance(error, pytest.skip.Exception):
         return Outcome.NOT_APPLICABLE, error.msg.removeprefix("Skipped: ").removeprefix("not applicable: ")
-    if isinstance(error, NotApplicable):
-        return Outcome.NOT_APPLICABLE, str(error)
     if isinstance(error, pytest.fail.Exception):
         return Outcome.FAIL, error.msg
-    if isinstance(error, AssertionError):
-        return Outcome.FAIL, _one_line(str(error)) or "assertion failed"
-    # An error's text can be a whole backend dump (an ssh failure carries the collector command):
-    # one short line that keeps the cause, for every report.
-    if isinstance(error, FactUnavailable):
-        return Outcome.ERROR, short_reason(f"cannot determine: {error}")
-    return Outcome.ERROR, short_reason(f"check crashed: {type(error).__name__}: {error}")
+    return classify_error(error)
+
+
+def _fleet_verdicts(item: pytest.Item, call: pytest.CallInfo[None]) -> list[Verdict] | None:
+    """A fleet test's verdicts for its report, or None when this phase says nothing about them."""
+    fleet_of_run = item.config.stash.get(_fleet_key, None)
+    verdicts = fleet_of_run.take() if fleet_of_run is not None and call.when == "call" else None
+    if verdicts is not None and len(verdicts) == len(fleet_of_run.hosts):
+        return verdicts
+    if call.excinfo is None:
+        return None  # setup and teardown that went fine say nothing about the control
+    # The test stopped before every host was judged (its set-up failed, or it crashed between
+    # hosts): an error for each host without a verdict, never a pass.
+    result, reason = classify(call.excinfo)
+    if result is Outcome.NOT_APPLICABLE and call.when == "teardown":
+        return None
+    if result is not Outcome.ERROR:
+        result, reason = Outcome.ERROR, short_reason(f"check crashed: {reason}")
+    hosts = fleet_of_run.hosts if fleet_of_run is not None else []
+    judged = {host for host, *_rest in verdicts or []}
+    return list(verdicts or []) + [(host, result.value, reason or "", 0.0) for host in hosts if host not in judged]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -252,6 +354,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     report: pytest.TestReport = outcome.get_result()
     control_id = control_of(item)
     if control_id is None:
+        return
+    if _FLEET_FIXTURE in item.fixturenames:
+        verdicts = _fleet_verdicts(item, call)
+        if verdicts is not None:
+            report.user_properties.extend([(_CONTROL, control_id), (_VERDICTS, verdicts)])
         return
     if call.when != "call" and call.excinfo is None:
         return  # setup and teardown that went fine say nothing about the control
@@ -280,14 +387,12 @@ class _Recorder:
         if _CONTROL not in properties:
             return
         book = self.config.stash[_book_key]
-        for line in (properties[_REASON] or "").splitlines() or [""]:
-            book.record(
-                properties[_HOST],
-                properties[_CONTROL],
-                Outcome(properties[_OUTCOME]),
-                line.strip() or None,
-                report.duration,
-            )
+        verdicts = properties.get(_VERDICTS)
+        if verdicts is None:
+            verdicts = [(properties[_HOST], properties[_OUTCOME], properties[_REASON], report.duration)]
+        for host, outcome, reason, seconds in verdicts:
+            for line in (reason or "").splitlines() or [""]:
+                book.record(host, properties[_CONTROL], Outcome(outcome), line.strip() or None, seconds)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         book = self.config.stash[_book_key]
@@ -300,11 +405,19 @@ class _Recorder:
         junit_path = self.config.getoption("bulkhead_junit")
         json_path = self.config.getoption("bulkhead_json")
         html_path = self.config.getoption("bulkhead_html")
+        # Each report's module is imported when that report is asked for (ElementTree alone is a
+        # tenth of an audit's start-up).
         if junit_path:
+            from bulkhead.report.junit import junit_report
+
             write_atomically(Path(junit_path), junit_report(book, catalogue))
         if json_path:
+            from bulkhead.report.jsondoc import json_report
+
             write_atomically(Path(json_path), json_report(book, catalogue, facts, seconds))
         if html_path:
+            from bulkhead.report.html import html_report
+
             write_atomically(Path(html_path), html_report(book, catalogue, facts, seconds))
 
 

@@ -142,3 +142,95 @@ def test_every_hosts_facts_reach_the_report_and_a_timed_out_host_is_an_error(pyt
         else:
             assert entry["controls"][0]["outcome"] == "pass"
             assert entry["facts"]["running_containers"] == 1
+
+
+def test_one_test_per_control_judges_every_host_and_each_verdict_is_its_own(pytester, monkeypatch, audit_conftest):
+    """A fleet test: one pytest test for the control, one outcome per host, none changing another's."""
+    from bulkhead.results import Outcome
+
+    pytest_plugin = importlib.import_module("bulkhead.pytest_plugin")
+    verdicts = {
+        "web-pass": (Outcome.PASS, None),
+        "web-fail": (Outcome.FAIL, "container a runs privileged\ncontainer b runs privileged"),
+        "web-na": (Outcome.NOT_APPLICABLE, "no container is running"),
+    }
+
+    def fake_collect(testinfra_host, name, timeout):
+        if name == "web-down":
+            return HostState(name, {}, 0.1, "cannot reach web-down: connection refused")
+        return HostState(name, {"containers": {"value": []}}, 0.01)
+
+    def fake_verdict(state, settings, control_id):
+        if state.collection_error:
+            return Outcome.ERROR, f"cannot determine: {state.collection_error}"
+        return verdicts[state.host]
+
+    monkeypatch.setattr(pytest_plugin, "collect", fake_collect)
+    monkeypatch.setattr(pytest_plugin, "verdict", fake_verdict)
+    pytester.makepyfile(
+        test_audit="import pytest\n\n"
+        "CONTROLS = [pytest.param(c, marks=pytest.mark.control(c)) for c in ('2.2', '5.4')]\n\n"
+        "@pytest.mark.parametrize('control_id', CONTROLS)\n"
+        "def test_controls(fleet, control_id):\n    fleet.judge(control_id)\n"
+    )
+    hosts = ["web-pass", "web-fail", "web-down", "web-na"]
+    report = pytester.path / "r.json"
+    targets = ",".join(f"docker://{name}" for name in hosts)
+    result = pytester.runpytest(f"--hosts={targets}", f"--bulkhead-json={report}", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)  # two tests, whatever the number of hosts
+    document = json.loads(report.read_text())
+    assert list(document["hosts"]) == sorted(hosts)  # testinfra's order of hosts, as before
+    for name in hosts:
+        controls = document["hosts"][name]["controls"]
+        assert [control["id"] for control in controls] == ["2.2", "5.4"]
+        for control in controls:
+            if name == "web-down":
+                assert (control["outcome"], control["reasons"]) == (
+                    "error",
+                    ["cannot determine: cannot reach web-down: connection refused"],
+                )
+            else:
+                outcome, reason = verdicts[name]
+                assert control["outcome"] == outcome.value
+                assert control["reasons"] == (reason.splitlines() if reason else [])
+
+
+def test_a_fleet_test_that_stops_between_hosts_is_an_error_for_the_hosts_not_judged(
+    pytester, monkeypatch, audit_conftest
+):
+    from bulkhead.results import Outcome
+
+    pytest_plugin = importlib.import_module("bulkhead.pytest_plugin")
+    monkeypatch.setattr(pytest_plugin, "collect", lambda testinfra_host, name, timeout: HostState(name, {}))
+
+    def fake_verdict(state, settings, control_id):
+        if state.host == "b":
+            raise RuntimeError("the fleet itself broke")
+        return Outcome.PASS, None
+
+    monkeypatch.setattr(pytest_plugin, "verdict", fake_verdict)
+    pytester.makepyfile(
+        test_audit="import pytest\n\n@pytest.mark.control('2.2')\ndef test_check(fleet):\n    fleet.judge('2.2')\n"
+    )
+    report = pytester.path / "r.json"
+    pytester.runpytest("--hosts=docker://a,docker://b,docker://c", f"--bulkhead-json={report}", "-pno:cacheprovider")
+    hosts = json.loads(report.read_text())["hosts"]
+    assert hosts["a"]["controls"][0]["outcome"] == "pass"
+    for name in ("b", "c"):
+        (control,) = hosts[name]["controls"]
+        assert control["outcome"] == "error"
+        assert control["reasons"] == ["check crashed: RuntimeError: the fleet itself broke"]
+
+
+def test_every_suite_test_judges_the_whole_fleet():
+    """A suite test that asked for one host's state would be repeated for every host (issue 13)."""
+    import inspect
+    from pathlib import Path
+
+    from test_consistency import SUITES, _load_suite
+
+    for path in sorted(Path(SUITES).glob("test_*.py")):
+        for name, function in vars(_load_suite(path)).items():
+            if name.startswith("test_") and callable(function):
+                parameters = set(inspect.signature(function).parameters)
+                assert "fleet" in parameters and not parameters & {"state", "host"}, f"{path.name}::{name}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from bulkhead import __version__
 from bulkhead.catalogue import Catalogue
+from bulkhead.report import indented_json
 from bulkhead.results import Outcome, ResultBook
 
 
@@ -47,4 +47,4 @@ def json_report(
         "summary": {outcome.value: count for outcome, count in book.counts().items()},
         "hosts": hosts,
     }
-    return json.dumps(document, indent=2) + "\n"
+    return indented_json.dumps(document) + "\n"

@@ -2,8 +2,6 @@
 
 import pytest
 
-from bulkhead.verdict import judge
-
 CONTROLS = [
     "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.10", "2.11", "2.12", "2.13", "2.14", "2.15", "2.16", "2.17",
     "2.18",
@@ -11,5 +9,5 @@ CONTROLS = [
 
 
 @pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
-def test_docker_daemon(state, audit_config, control_id):
-    judge(state, audit_config, control_id)
+def test_docker_daemon(fleet, control_id):
+    fleet.judge(control_id)

@@ -2,11 +2,9 @@
 
 import pytest
 
-from bulkhead.verdict import judge
-
 CONTROLS = ["2.9", "BH-2.21", "BH-2.22", "BH-2.23"]
 
 
 @pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
-def test_userns(state, audit_config, control_id):
-    judge(state, audit_config, control_id)
+def test_userns(fleet, control_id):
+    fleet.judge(control_id)

@@ -2,11 +2,9 @@
 
 import pytest
 
-from bulkhead.verdict import judge
-
 CONTROLS = [f"3.{number}" for number in range(1, 25)]
 
 
 @pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
-def test_docker_files(state, audit_config, control_id):
-    judge(state, audit_config, control_id)
+def test_docker_files(fleet, control_id):
+    fleet.judge(control_id)

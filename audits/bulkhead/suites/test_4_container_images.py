@@ -2,11 +2,9 @@
 
 import pytest
 
-from bulkhead.verdict import judge
-
 CONTROLS = ["4.1", "4.5", "4.6", "4.8", "BH-4.10"]
 
 
 @pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
-def test_container_images(state, audit_config, control_id):
-    judge(state, audit_config, control_id)
+def test_container_images(fleet, control_id):
+    fleet.judge(control_id)

@@ -5,11 +5,9 @@ Judged by ``bulkhead.checks.images_approved``.
 
 import pytest
 
-from bulkhead.verdict import judge
-
 CONTROLS = ["BH-4.11", "BH-4.12", "BH-4.16"]
 
 
 @pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
-def test_images_approved(state, audit_config, control_id):
-    judge(state, audit_config, control_id)
+def test_images_approved(fleet, control_id):
+    fleet.judge(control_id)

@@ -2,11 +2,9 @@
 
 import pytest
 
-from bulkhead.verdict import judge
-
 CONTROLS = ["BH-4.13", "BH-4.14", "BH-4.15"]
 
 
 @pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
-def test_podman(state, audit_config, control_id):
-    judge(state, audit_config, control_id)
+def test_podman(fleet, control_id):
+    fleet.judge(control_id)

@@ -2,11 +2,9 @@
 
 import pytest
 
-from bulkhead.verdict import judge
-
 CONTROLS = ["6.1", "6.2"]
 
 
 @pytest.mark.parametrize("control_id", [pytest.param(c, marks=pytest.mark.control(c), id=c) for c in CONTROLS])
-def test_security_operations(state, audit_config, control_id):
-    judge(state, audit_config, control_id)
+def test_security_operations(fleet, control_id):
+    fleet.judge(control_id)
