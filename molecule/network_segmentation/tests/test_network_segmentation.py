@@ -1,0 +1,153 @@
+"""Two applications in two zones after bulkhead.hardening.container_network, one property per test.
+
+shop (zone public, network bhnet-shop) and pay (zone pci, network bhnet-pay, internal) each run a
+service (busybox httpd on 8080) and a client. The policy (molecule.yml) allows each application
+its own service port and shop the partner API at 192.0.2.2:8080, a network namespace prepare made
+inside the instance; everything else is denied east-west and outbound. Traffic goes only to
+containers and the namespace this scenario created.
+"""
+
+import re
+import time
+
+import pytest
+
+testinfra_hosts = ["all"]
+
+IMAGE = "bulkhead/busybox:local"
+SERVICE = "/bin/busybox mkdir -p /www && echo {app} > /www/index.html && exec /bin/busybox httpd -f -p 8080 -h /www"
+CONTAINERS = {
+    # name: (network, app, zone, command)
+    "bhnet-shop-svc": ("bhnet-shop", "shop", "public", SERVICE.format(app="shop")),
+    "bhnet-shop-client": ("bhnet-shop", "shop", "public", "exec sleep 86400"),
+    "bhnet-pay-svc": ("bhnet-pay", "pay", "pci", SERVICE.format(app="pay")),
+    "bhnet-pay-client": ("bhnet-pay", "pay", "pci", "exec sleep 86400"),
+}
+OUTSIDE = "192.0.2.2"
+ADDRESS_FORMAT = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+
+
+def run(host, *argv):
+    return host.run(" ".join(_quote(arg) for arg in argv))
+
+
+def _quote(arg):
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+def wait_running(host, names, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        states = run(host, "docker", "inspect", "--format", "{{.State.Running}}", *names)
+        if states.rc == 0 and states.stdout.split() == ["true"] * len(names):
+            return
+        time.sleep(1)
+    pytest.fail(f"containers not running after {seconds} s: {states.stdout + states.stderr}")
+
+
+@pytest.fixture(scope="module")
+def ips(host):
+    """Start the four containers (once) and return their addresses."""
+    for name, (network, app, zone, command) in CONTAINERS.items():
+        if run(host, "docker", "container", "inspect", name).rc != 0:
+            started = run(
+                host,
+                *("docker", "run", "-d", "--name", name, "--network", network, "--restart", "unless-stopped"),
+                *("--label", "app=" + app, "--label", "zone=" + zone, IMAGE, "sh", "-c", command),
+            )
+            assert started.rc == 0, started.stderr
+    wait_running(host, list(CONTAINERS))
+    return addresses(host)
+
+
+def addresses(host):
+    found = {}
+    for name in CONTAINERS:
+        address = run(host, "docker", "inspect", "--format", ADDRESS_FORMAT, name)
+        assert address.rc == 0 and address.stdout.strip(), address.stderr
+        found[name] = address.stdout.strip()
+    return found
+
+
+def reaches(host, client, address, port=8080):
+    """An HTTP GET from the client container; a dropped SYN runs into wget's 3 s timeout."""
+    got = run(host, "docker", "exec", client, "wget", "-q", "-T", "3", "-O", "-", f"http://{address}:{port}/")
+    return got.rc == 0
+
+
+def drops(host, label):
+    """Packets the Bulkhead rules with this comment dropped so far."""
+    listing = run(host, "iptables", "-L", "DOCKER-USER", "-v", "-n", "-x")
+    assert listing.rc == 0, listing.stderr
+    return sum(
+        int(line.split()[0])
+        for line in listing.stdout.splitlines()
+        if re.search(rf"/\* bulkhead:{re.escape(label)} \*/", line)
+    )
+
+
+def bulkhead_rules(host):
+    listing = run(host, "iptables", "-S", "DOCKER-USER")
+    assert listing.rc == 0, listing.stderr
+    return [line for line in listing.stdout.splitlines() if "bulkhead:" in line]
+
+
+def test_a_container_reaches_its_own_applications_service(host, ips):
+    # icc is off on both networks: only the policy's service-port rule lets this through.
+    assert reaches(host, "bhnet-shop-client", ips["bhnet-shop-svc"])
+    assert reaches(host, "bhnet-pay-client", ips["bhnet-pay-svc"])
+
+
+def test_east_west_to_the_other_zone_is_denied(host, ips):
+    before = drops(host, "deny-east-west:bhnet-shop")
+    assert not reaches(host, "bhnet-shop-client", ips["bhnet-pay-svc"])
+    assert drops(host, "deny-east-west:bhnet-shop") > before, "the policy did not drop it (Docker did)"
+    assert not reaches(host, "bhnet-pay-client", ips["bhnet-shop-svc"])
+
+
+def test_egress_outside_the_allow_list_is_denied(host, ips):
+    before = drops(host, "deny-egress:bhnet-shop")
+    assert not reaches(host, "bhnet-shop-client", OUTSIDE, 9090)
+    assert drops(host, "deny-egress:bhnet-shop") > before
+    # The PCI zone has no egress at all (an internal network).
+    assert not reaches(host, "bhnet-pay-client", OUTSIDE, 8080)
+
+
+def test_egress_on_the_allow_list_is_allowed(host, ips):
+    assert reaches(host, "bhnet-shop-client", OUTSIDE, 8080)
+
+
+def test_another_tools_rule_is_left_alone_below_the_policy(host):
+    listing = run(host, "iptables", "-S", "DOCKER-USER").stdout.splitlines()
+    assert listing[1].endswith('--comment "bulkhead:established" -j ACCEPT'), listing
+    operator = [index for index, line in enumerate(listing) if "operator-rule" in line]
+    assert len(operator) == 1 and all("bulkhead:" in line for line in listing[1 : operator[0]])
+
+
+def test_the_rules_survive_a_dockerd_restart(host, ips):
+    rules = bulkhead_rules(host)
+    assert len(rules) > 10
+    pid = run(host, "pidof", "dockerd").stdout.strip()
+    assert run(host, "systemctl", "restart", "docker").rc == 0
+    assert run(host, "pidof", "dockerd").stdout.strip() not in ("", pid)
+    wait_running(host, list(CONTAINERS))
+    assert bulkhead_rules(host) == rules
+    now = addresses(host)
+    assert reaches(host, "bhnet-shop-client", now["bhnet-shop-svc"])
+    assert not reaches(host, "bhnet-shop-client", OUTSIDE, 9090)
+    assert not reaches(host, "bhnet-shop-client", now["bhnet-pay-svc"])
+
+
+def test_the_unit_re_applies_the_saved_rules_after_the_chain_was_emptied(host, ips):
+    """What a reboot does: the engine starts with an empty DOCKER-USER; the unit puts the policy back."""
+    rules = bulkhead_rules(host)
+    for line in rules:
+        removed = host.run("iptables " + line.replace("-A DOCKER-USER", "-D DOCKER-USER", 1))
+        assert removed.rc == 0, removed.stderr
+    assert bulkhead_rules(host) == []
+    assert reaches(host, "bhnet-shop-client", OUTSIDE, 9090)  # no policy, no denial
+    assert run(host, "systemctl", "restart", "docker").rc == 0
+    wait_running(host, list(CONTAINERS))
+    assert bulkhead_rules(host) == rules
+    assert run(host, "systemctl", "is-active", "bulkhead-docker-user.service").stdout.strip() == "active"
+    assert not reaches(host, "bhnet-shop-client", OUTSIDE, 9090)
