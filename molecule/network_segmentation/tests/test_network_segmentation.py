@@ -7,7 +7,10 @@ inside the instance; everything else is denied east-west and outbound. Traffic g
 containers and the namespace this scenario created.
 """
 
+import json
+import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -152,3 +155,55 @@ def test_the_unit_re_applies_the_saved_rules_after_the_chain_was_emptied(host, i
     assert bulkhead_rules(host) == rules
     assert run(host, "systemctl", "is-active", "bulkhead-docker-user.service").stdout.strip() == "active"
     assert not reaches(host, "bhnet-shop-client", OUTSIDE, 9090)
+
+
+def play_role(tmp_path, **variables):
+    """The role once more from the controller, with variables over the scenario's (molecule's inventory)."""
+    playbook = tmp_path / "play.yml"
+    play = {
+        "name": "The role with other variables",
+        "hosts": "all",
+        "gather_facts": False,
+        "tasks": [
+            {
+                "name": "Include the role",
+                "ansible.builtin.include_role": {"name": "bulkhead.hardening.container_network"},
+                "vars": variables,
+            }
+        ],
+    }
+    playbook.write_text(json.dumps([play]))
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return subprocess.run(
+        ["ansible-playbook", "-i", inventory, str(playbook)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
+    )
+
+
+OTHER_ICC = [
+    {"name": "bhnet-shop", "app": "shop", "zone": "public", "subnet": "172.30.1.0/24", "icc": True},
+    {"name": "bhnet-pay", "app": "pay", "zone": "pci", "subnet": "172.30.2.0/24", "internal": True},
+]
+
+
+def test_a_network_with_other_options_stops_the_role_naming_it_and_the_variable(host, ips, tmp_path):
+    networks_before = run(host, "docker", "network", "inspect", "bhnet-shop").stdout
+    rules = bulkhead_rules(host)
+    played = play_role(tmp_path, container_network_networks=OTHER_ICC)
+    assert played.returncode != 0
+    output = " ".join(played.stdout.split())
+    assert "container_network_networks: network bhnet-shop exists with other options (icc: false -> true)" in output
+    assert "Set container_network_recreate: true" in output
+    assert run(host, "docker", "network", "inspect", "bhnet-shop").stdout == networks_before
+    assert bulkhead_rules(host) == rules
+
+
+def test_recreate_never_disconnects_attached_containers(host, ips, tmp_path):
+    played = play_role(tmp_path, container_network_networks=OTHER_ICC, container_network_recreate=True)
+    assert played.returncode != 0
+    output = " ".join(played.stdout.split())
+    assert "containers are attached (bhnet-shop-client, bhnet-shop-svc)" in output
+    assert reaches(host, "bhnet-shop-client", addresses(host)["bhnet-shop-svc"])
