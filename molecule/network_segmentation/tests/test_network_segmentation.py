@@ -179,7 +179,19 @@ def play_role(tmp_path, **variables):
         capture_output=True,
         text=True,
         timeout=300,
-        env=os.environ | {"ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"},
+        env=os.environ | {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+def failures(played):
+    """The messages of the failed tasks of a play_role() run (the json callback's report)."""
+    report = json.loads(played.stdout)
+    return " ".join(
+        str(result.get("msg", ""))
+        for play in report["plays"]
+        for task in play["tasks"]
+        for result in task["hosts"].values()
+        if result.get("failed")
     )
 
 
@@ -194,7 +206,7 @@ def test_a_network_with_other_options_stops_the_role_naming_it_and_the_variable(
     rules = bulkhead_rules(host)
     played = play_role(tmp_path, container_network_networks=OTHER_ICC)
     assert played.returncode != 0
-    output = " ".join(played.stdout.split())
+    output = failures(played)
     assert "container_network_networks: network bhnet-shop exists with other options (icc: false -> true)" in output
     assert "Set container_network_recreate: true" in output
     assert run(host, "docker", "network", "inspect", "bhnet-shop").stdout == networks_before
@@ -204,6 +216,93 @@ def test_a_network_with_other_options_stops_the_role_naming_it_and_the_variable(
 def test_recreate_never_disconnects_attached_containers(host, ips, tmp_path):
     played = play_role(tmp_path, container_network_networks=OTHER_ICC, container_network_recreate=True)
     assert played.returncode != 0
-    output = " ".join(played.stdout.split())
+    output = failures(played)
     assert "containers are attached (bhnet-shop-client, bhnet-shop-svc)" in output
     assert reaches(host, "bhnet-shop-client", addresses(host)["bhnet-shop-svc"])
+
+
+# -- The audit of section 8 (bulkhead audit from the controller, docker:// backend) ---------------
+# Settings name the labels the role sets (app, zone), the PCI zone as one without egress, and the
+# policy as expected with a default deny. The mistakes are made by a fixture and removed after: a
+# network whose containers are of two zones and two applications with icc on, and a container of one
+# zone attached to the other zone's network too.
+
+CONTROLS = ["BH-8.1", "BH-8.2", "BH-8.3", "BH-8.4", "BH-8.5"]
+SETTINGS = {
+    "container_app_label": "app",
+    "container_zone_label": "zone",
+    "network_zone_label": "zone",
+    "no_egress_zones": ["pci"],
+    "network_policy_expected": True,
+    "network_policy_default_deny": True,
+}
+
+
+def sh(host, *argv):  # a command in the instance that must succeed
+    done = host.run(" ".join(["%s"] * len(argv)), *argv)
+    assert done.rc == 0, done.stderr
+    return done.stdout
+
+
+def audit(host, tmp_path, name):
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(SETTINGS))
+    report = tmp_path / f"{name}.json"
+    done = subprocess.run(
+        [
+            *("bulkhead", "audit", "--no-progress", f"--hosts=docker://{host.backend.get_hostname()}"),
+            *(f"--controls={','.join(CONTROLS)}", f"--config={settings}", f"--json={report}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    controls = next(iter(json.loads(report.read_text())["hosts"].values()))["controls"]
+    return {control["id"]: control for control in controls}
+
+
+def outcomes(results):
+    return {control_id: result["outcome"] for control_id, result in results.items()}
+
+
+@pytest.fixture
+def mistakes(host):
+    """A mixed network (two zones, two applications, icc on) and a container bridging the zones."""
+    sh(host, "docker", "network", "create", "--label", "zone=public", "bhnet-mixed")
+    made = []
+    try:
+        for name, app, zone, network in [
+            ("bhnet-mixed-shop", "shop", "public", "bhnet-mixed"),
+            ("bhnet-mixed-pay", "pay", "pci", "bhnet-mixed"),
+            ("bhnet-bridger", "shop", "public", "bhnet-shop"),
+        ]:
+            sh(host, "docker", "run", "-d", "--name", name, "--network", network, "--label", "app=" + app,
+               "--label", "zone=" + zone, IMAGE, "sleep", "3600")  # fmt: skip
+            made.append(name)
+        sh(host, "docker", "network", "connect", "bhnet-pay", "bhnet-bridger")
+        yield
+    finally:
+        for name in made:  # one at a time (Docker 20.10 and concurrent removals)
+            host.run("docker rm -f %s", name)
+        host.run("docker network rm bhnet-mixed")
+
+
+def test_the_compliant_layout_passes_bh_8(host, ips, tmp_path):
+    results = audit(host, tmp_path, "compliant")
+    assert outcomes(results) == dict.fromkeys(CONTROLS, "pass"), results
+
+
+def test_the_deliberate_mistakes_are_reported(host, ips, tmp_path, mistakes):
+    results = audit(host, tmp_path, "mistakes")
+    assert outcomes(results) == {
+        "BH-8.1": "fail",
+        "BH-8.2": "pass",
+        "BH-8.3": "fail",
+        "BH-8.4": "fail",
+        "BH-8.5": "pass",
+    }, results
+    reasons = {control_id: " ".join(result["reasons"]) for control_id, result in results.items()}
+    assert "bhnet-mixed" in reasons["BH-8.1"]
+    assert "bhnet-bridger" in reasons["BH-8.3"] and "bhnet-mixed" in reasons["BH-8.3"]
+    assert "bhnet-mixed" in reasons["BH-8.4"]
