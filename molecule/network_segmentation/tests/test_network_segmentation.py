@@ -179,7 +179,7 @@ def play_role(tmp_path, **variables):
         capture_output=True,
         text=True,
         timeout=300,
-        env=os.environ | {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_FORCE_COLOR": "0"},
+        env=os.environ | {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_FORCE_COLOR": "0"},
     )
 
 
