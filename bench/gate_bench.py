@@ -30,8 +30,8 @@ sys.path[:0] = [str(ROOT / "audits"), str(ROOT / "tests" / "integration")]
 from gate_engine import LOCAL_IMAGE, SecondEngine, start_gate, stop_gate  # noqa: E402
 
 from bulkhead.checks import Context  # noqa: E402
+from bulkhead.collector.docker import UnixHTTPConnection  # noqa: E402
 from bulkhead.gate.decide import decide  # noqa: E402
-from bulkhead.gate.engine import _UnixConnection  # noqa: E402
 from bulkhead.gate.log import DecisionLog  # noqa: E402
 from bulkhead.gate.policy import load_policy  # noqa: E402
 from bulkhead.gate.request import AuthzRequest  # noqa: E402
@@ -79,7 +79,7 @@ def decision_latency(count: int, work: Path) -> dict[str, dict[str, float]]:
         for index in range(count):
             body = json.dumps(recorded[index % len(recorded)])
             started = time.perf_counter()
-            connection = _UnixConnection(str(socket_path), 10)
+            connection = UnixHTTPConnection(str(socket_path), 10)
             connection.request("POST", "/AuthZPlugin.AuthZReq", body=body)
             connection.getresponse().read()
             connection.close()
@@ -117,7 +117,7 @@ def api_create(engine: SecondEngine, name: str) -> float:
             },
         }
     )
-    connection = _UnixConnection(str(engine.socket), 30)
+    connection = UnixHTTPConnection(str(engine.socket), 30)
     started = time.perf_counter()
     connection.request(
         "POST", f"/v1.41/containers/create?name={name}", body=body, headers={"Content-Type": "application/json"}
@@ -132,7 +132,7 @@ def api_create(engine: SecondEngine, name: str) -> float:
 
 
 def api_ping(engine: SecondEngine) -> float:
-    connection = _UnixConnection(str(engine.socket), 30)
+    connection = UnixHTTPConnection(str(engine.socket), 30)
     started = time.perf_counter()
     connection.request("GET", "/_ping")
     connection.getresponse().read()

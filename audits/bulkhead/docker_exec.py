@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-DEFAULT_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+from bulkhead.collector.docker import DEFAULT_SOCKETS, UnixHTTPConnection
+
 _HEADER = struct.Struct(">BxxxL")  # stream (1 stdout, 2 stderr), 3 bytes padding, frame size
 
 
@@ -62,18 +63,6 @@ def engine_socket() -> str | None:
     return None
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        connection.settimeout(self.timeout)
-        connection.connect(self.unix_path)
-        self.sock = connection
-
-
 def demultiplex(stream: bytes) -> tuple[bytes, bytes]:
     """stdout and stderr of an exec's multiplexed stream (no TTY): 8-byte headers, then the frame."""
     out, err = bytearray(), bytearray()
@@ -92,7 +81,7 @@ class _Exec:
     def __init__(self, socket_path: str, timeout: float) -> None:
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
-        self.connection = _UnixConnection(socket_path, timeout)
+        self.connection = UnixHTTPConnection(socket_path, timeout)
 
     def left(self) -> float:
         remaining = self.deadline - time.monotonic()

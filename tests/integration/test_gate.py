@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkhead.gate.engine import _UnixConnection
+from bulkhead.collector.docker import UnixHTTPConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gate_engine import LOCAL_IMAGE, SecondEngine, start_gate, stop_gate
@@ -59,7 +59,7 @@ def policy_text(exception_expires: date) -> str:
 
 def raw_post(engine_socket: Path, path: str, body: object) -> tuple[int, str]:
     """An API request as any client may send it, not only the docker CLI."""
-    connection = _UnixConnection(str(engine_socket), 30)
+    connection = UnixHTTPConnection(str(engine_socket), 30)
     try:
         headers = {"Content-Type": "application/json"}
         connection.request("POST", path, body=json.dumps(body), headers=headers)

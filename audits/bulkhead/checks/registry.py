@@ -102,6 +102,12 @@ class HostCheck:
     function: HostJudge
 
 
+def _refuse_unknown_needs(function: Callable[..., Any], needs: Iterable[str]) -> None:
+    unknown = set(needs) - {entry.name for entry in fields(Context)}
+    if unknown:
+        raise ValueError(f"{function.__name__}: unknown context fields {sorted(unknown)}")
+
+
 @dataclass(frozen=True)
 class ContainerCheck:
     """A control judged container by container: ``function(container, context) -> reasons``.
@@ -115,9 +121,7 @@ class ContainerCheck:
     precondition: Precondition | None = None
 
     def __post_init__(self) -> None:
-        unknown = set(self.needs) - {entry.name for entry in fields(Context)}
-        if unknown:
-            raise ValueError(f"{self.function.__name__}: unknown context fields {sorted(unknown)}")
+        _refuse_unknown_needs(self.function, self.needs)
 
 
 @dataclass(frozen=True)
@@ -133,9 +137,7 @@ class ImageCheck:
     precondition: Precondition | None = None
 
     def __post_init__(self) -> None:
-        unknown = set(self.needs) - {entry.name for entry in fields(Context)}
-        if unknown:
-            raise ValueError(f"{self.function.__name__}: unknown context fields {sorted(unknown)}")
+        _refuse_unknown_needs(self.function, self.needs)
 
 
 @dataclass(frozen=True)

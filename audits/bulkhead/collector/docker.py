@@ -16,14 +16,16 @@ DEFAULT_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 DEFAULT_HOSTS = tuple("unix://" + path for path in DEFAULT_SOCKETS)
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        http.client.HTTPConnection.__init__(self, "localhost", timeout=COMMAND_TIMEOUT)
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket (the engine's API); also used by the gate and docker:// targets."""
+
+    def __init__(self, path, timeout=COMMAND_TIMEOUT):
+        http.client.HTTPConnection.__init__(self, "localhost", timeout=timeout)
         self.unix_path = path
 
     def connect(self):
         connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        connection.settimeout(COMMAND_TIMEOUT)
+        connection.settimeout(self.timeout)
         connection.connect(self.unix_path)
         self.sock = connection
 
@@ -38,7 +40,7 @@ class DockerApi:
 
     def get(self, path, connection=None, missing_ok=False):
         own = connection is None
-        connection = connection or _UnixConnection(self.path)
+        connection = connection or UnixHTTPConnection(self.path)
         try:
             connection.request("GET", path)
             response = connection.getresponse()
@@ -66,7 +68,7 @@ class DockerApi:
         errors = []
 
         def worker(index):
-            connection = _UnixConnection(self.path)
+            connection = UnixHTTPConnection(self.path)
             try:
                 for identifier in chunks[index]:
                     path = "/{}/{}{}".format(kind, identifier, "" if kind == "networks" else "/json")

@@ -7,26 +7,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 from typing import Any
 from urllib.parse import quote
 
+from bulkhead.collector.docker import UnixHTTPConnection
 from bulkhead.collector.engines import slim_container, slim_mount, slim_volume
 from bulkhead.facts import FactUnavailable
 
 DOCKER_SOCKET = "/var/run/docker.sock"
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        connection.settimeout(self.timeout)
-        connection.connect(self.unix_path)
-        self.sock = connection
 
 
 class EngineImages:
@@ -46,7 +34,7 @@ class EngineImages:
 
     def _answer(self, path: str) -> tuple[int | None, dict[str, Any] | None]:
         """(HTTP status, JSON object); status None when the engine could not be asked."""
-        connection = _UnixConnection(self.socket_path, self.timeout)
+        connection = UnixHTTPConnection(self.socket_path, self.timeout)
         try:
             connection.request("GET", path)
             response = connection.getresponse()

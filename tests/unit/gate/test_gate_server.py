@@ -18,7 +18,7 @@ from gate_fixtures import message
 
 from bulkhead.checks import Context
 from bulkhead.cli import main
-from bulkhead.gate.engine import _UnixConnection
+from bulkhead.collector.docker import UnixHTTPConnection
 from bulkhead.gate.log import DecisionLog, read_log
 from bulkhead.gate.policy import Exception_, Policy
 from bulkhead.gate.server import Gate, GateServer, listener
@@ -33,7 +33,7 @@ POLICY = Policy(
 
 
 def post(path: Path, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
-    connection = _UnixConnection(str(path), 5)
+    connection = UnixHTTPConnection(str(path), 5)
     try:
         connection.request("POST", endpoint, body=json.dumps(payload), headers={"Content-Type": "application/json"})
         response = connection.getresponse()
@@ -85,7 +85,7 @@ def test_requests_are_refused_or_allowed_and_responses_always_allowed(served):
 def test_a_chunked_message_is_read_whole(served):
     socket_path, _ = served
     body = json.dumps(message("create-privileged")).encode()
-    connection = _UnixConnection(str(socket_path), 5)
+    connection = UnixHTTPConnection(str(socket_path), 5)
     try:
         connection.request("POST", "/AuthZPlugin.AuthZReq", body=iter([body[:100], body[100:]]), encode_chunked=True)
         answer = json.loads(connection.getresponse().read())
