@@ -72,6 +72,14 @@ def companion_of(path):
     return None
 
 
+def unit_link(value):
+    """The unit a systemd symlink (an enablement under *.wants/, an alias) points to, or None."""
+    fields = value.split()
+    if len(fields) == 4 and fields[2] == "link" and "/systemd/" in fields[3]:
+        return fields[3].rsplit("/", 1)[-1]
+    return None
+
+
 def named(kind, key, text):
     """Does a check-mode result name this change (a file by its path or a child's, else its token)?
 
@@ -98,6 +106,12 @@ def predicted(args):
             allowed.append(change)
         elif named(kind, key, text):
             proven.append(change)
+        elif (
+            kind == "file"
+            and (unit := unit_link(new))
+            and (f'"{unit}"' in text or f'"{unit.rsplit(".", 1)[0]}"' in text)
+        ):
+            proven.append(change)  # systemctl enable's symlink for a unit the check run enables
         else:
             unpredicted.append(change)
     print(
