@@ -54,11 +54,14 @@ def token(kind, key):
         return key.split()[1].removesuffix("d") if key.endswith("dockerd") else key.split()[1]
     if kind == "unit":
         return key.split(" ", 1)[1]
-    return key.rsplit(" ", 1)[-1]
+    return key.rsplit(" ", 1)[-1].lstrip("/")
 
 
 # What a module writes beside a file it changes: its backup (X.<time>.bak, X.<n>.<time>~) and its lock (.X.lock).
 COMPANIONS = (re.compile(r"^(?P<file>.+)\.\d{8}T\d{6}\.bak$"), re.compile(r"^(?P<file>.+)\.\d+\.[\d@:-]+~$"))
+
+
+ACCOUNT_FILES = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow")
 
 
 def companion_of(path):
@@ -98,13 +101,15 @@ def predicted(args):
     check_changed = [result for result in results if result["check"] and result["changed"]]
     real_changed = [result for result in results if not result["check"] and result["changed"]]
     text = "\n".join(result["result"] + result["diff"] for result in check_changed)
+    # The user and group modules name the account, not the files: those changes are theirs.
+    accounts = any(result["action"].rsplit(".", 1)[-1] in ("user", "group") for result in check_changed)
     unpredicted, allowed, proven = [], [], []
     for kind, key in differences(before, after):
         old, new = before.get((kind, key), "(absent)"), after.get((kind, key), "(absent)")
         change = f"{kind} {key}: {old[:60]} -> {new[:60]}"
         if any(fnmatch.fnmatch(key, pattern) for pattern in args.allow):
             allowed.append(change)
-        elif named(kind, key, text):
+        elif named(kind, key, text) or (accounts and kind == "file" and key in ACCOUNT_FILES):
             proven.append(change)
         elif (
             kind == "file"
