@@ -91,7 +91,11 @@ def named(kind, key, text):
         companion = companion_of(key)
         if companion and companion != key:
             return named(kind, companion, text)
-        return f'"{key}"' in text or f"{key}/" in text or f" {key}\n" in text
+        if f'"{key}"' in text or f"{key}/" in text or f" {key}\n" in text:
+            return True
+        # A directory copy names its destination with a trailing slash: what lands below it is its.
+        parts = key.split("/")
+        return any(f'"{"/".join(parts[:depth])}/"' in text for depth in range(3, len(parts)))
     return token(kind, key) in text
 
 
@@ -111,11 +115,7 @@ def predicted(args):
             allowed.append(change)
         elif named(kind, key, text) or (accounts and kind == "file" and key in ACCOUNT_FILES):
             proven.append(change)
-        elif (
-            kind == "file"
-            and (unit := unit_link(new))
-            and (f'"{unit}"' in text or f'"{unit.rsplit(".", 1)[0]}"' in text)
-        ):
+        elif kind == "file" and (unit := unit_link(new)) and (unit in text or f'"{unit.rsplit(".", 1)[0]}"' in text):
             proven.append(change)  # systemctl enable's symlink for a unit the check run enables
         else:
             unpredicted.append(change)
