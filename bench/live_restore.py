@@ -30,7 +30,8 @@ def molecule(step: str, env: dict[str, str]) -> tuple[float, float]:
     started = time.monotonic()
     argv = [str(BIN / "molecule"), "--base-config", ".config/molecule/config.yml", step]
     argv += ["--scenario-name", "docker_engine"]
-    subprocess.run(argv, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    with open(env["BULKHEAD_BENCH_LOG"], "a", encoding="utf-8") as log:
+        subprocess.run(argv, cwd=ROOT, env=env, check=True, stdout=log, stderr=subprocess.STDOUT)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return time.monotonic() - started, cpu
@@ -43,6 +44,7 @@ def main() -> int:
     args = parser.parse_args()
     env = dict(os.environ, BULKHEAD_LIVE_RESTORE_CONTAINERS=str(args.containers - 1))
     env.setdefault("BULKHEAD_MOLECULE_PREFIX", "bench")
+    env.setdefault("BULKHEAD_BENCH_LOG", "/tmp/bulkhead-live-restore-bench.log")
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     load = os.getloadavg()
     try:
