@@ -1,7 +1,7 @@
 """Hardening an engine that runs 100 containers: how long the docker_engine role's converge takes,
 and that none of the containers restarted (live restore).
 
-Runs the docker_engine molecule scenario step by step (create, prepare, side_effect, converge, verify, destroy)
+Runs the docker_engine molecule scenario step by step (create, prepare, side-effect, converge, verify, destroy)
 with BULKHEAD_LIVE_RESTORE_CONTAINERS extra workload containers (prepare starts them; verify fails
 if any restarted, stopped or changed its process), and times converge alone: wall time and the CPU
 time of ansible-playbook and its children on the controller. Not part of `make test` (the scenario
@@ -51,7 +51,7 @@ def main() -> int:
         molecule("destroy", env)
         molecule("create", env)
         molecule("prepare", env)
-        molecule("side_effect", env)  # the check-mode run, whose state verify compares with
+        molecule("side-effect", env)  # the check-mode run, whose state verify compares with
         wall, cpu = molecule("converge", env)
         molecule("verify", env)  # fails if any container restarted, stopped or changed its process
     finally:
