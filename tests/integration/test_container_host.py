@@ -220,6 +220,38 @@ def test_admin_access_names_the_user_and_masks_secrets(audited_user, busybox_ima
     assert "docker ps --filter name=bulkhead-it-none" in table.stdout
 
 
+ADMIN_CANARY = "BHCANARY-admin"
+
+
+def test_no_canary_in_admin_access_output(audited_user, busybox_image):
+    """Canaries in every form a command line carries a secret in (-e, --env=, --label, --build-arg,
+    --password, a credential in a URL): `bulkhead admin-access` lists the commands, never the canary."""
+    since = f"{time.time() - 1:.3f}"
+    commands = [
+        [
+            *("docker", "run", "--rm", "-e", f"DB_PASSWORD={ADMIN_CANARY}-e", f"--env=API_KEY={ADMIN_CANARY}-env"),
+            *("--label", f"token={ADMIN_CANARY}-label", "--name", "bulkhead-it-canary", busybox_image, "true"),
+        ],
+        ["docker", "build", "--build-arg", f"NPM_TOKEN={ADMIN_CANARY}-build", "/nonexistent-context"],
+        ["docker", "login", "--username", "ops", "--password", f"{ADMIN_CANARY}-password", "127.0.0.1:9"],
+        ["docker", "pull", f"https://ops:{ADMIN_CANARY}-url@127.0.0.1:9/tool:1"],
+    ]
+    for argv in commands:
+        run_as_logged_in(audited_user, argv)  # some fail (no such context or registry): the command is what counts
+    events: list[dict] = []
+    for _ in range(50):  # auditd writes its log asynchronously
+        events = [event for event in admin_access("--since", since) if event["login_user"] == USER]
+        if sum("client" in event["kind"] for event in events) >= len(commands):
+            break
+        time.sleep(0.2)
+    listed = [event["command"] for event in events if "client" in event["kind"]]
+    assert len(listed) >= len(commands), events
+    table = run([sys.executable, "-m", "bulkhead.cli", "admin-access", "--since", since, "--user", USER])
+    assert "docker login" in table.stdout, table.stdout
+    outputs = {"json": json.dumps(events), "table": table.stdout + table.stderr}
+    assert [name for name, text in outputs.items() if ADMIN_CANARY in text] == [], outputs
+
+
 def test_a_container_that_lived_for_less_than_a_second_is_on_record(busybox_image, tmp_path):
     record = tmp_path / "events.log"
     since = f"{time.time() - 1:.3f}"

@@ -269,3 +269,29 @@ def test_bulkhead_gate_log_prints_the_refusals(harness):
     lines = printed.stdout.splitlines()
     for control, command in VIOLATIONS:
         assert any(f"{control} [refused]" in line for line in lines), (control, command)
+
+
+GATE_CANARY = "BHCANARY-gate"
+
+
+def test_no_canary_in_the_gate_log_its_printout_or_its_answers(harness):
+    """A canary in a container's environment values, labels and command line, in a refused request and in
+    an allowed one: the decision log names both containers, and neither it, `bulkhead gate log` nor the
+    refusal shows the canary (issue 18)."""
+    secrets = ["-e", f"DB_PASSWORD={GATE_CANARY}-env", "--label", f"token={GATE_CANARY}-label"]
+    command = [IMAGE, "sh", "-c", f"sleep 1 || echo --password={GATE_CANARY}-cmd"]
+    refused = harness.docker("create", "--name", "canary-refused", *NNP, "--privileged", *secrets, *command)
+    assert "5.4 not allowed" in refused.stderr, refused.stderr
+    allowed = harness.docker("create", "--name", "canary-allowed", *NNP, *secrets, *command)
+    assert allowed.returncode == 0, allowed.stderr
+    printed = subprocess.run(
+        [sys.executable, "-m", "bulkhead.cli", "gate", "log", "--file", str(harness.log)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "audits"), "PATH": "/usr/bin:/bin"},
+    )
+    log = harness.log.read_text()
+    assert "canary-refused" in log and "canary-allowed" in log, "the log must name both, or this proves nothing"
+    outputs = {"gate.log": log, "gate log": printed.stdout + printed.stderr, "refusal": refused.stderr}
+    assert [name for name, text in outputs.items() if GATE_CANARY in text] == []

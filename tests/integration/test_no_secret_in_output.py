@@ -2,8 +2,11 @@
 line appears in no report format, not in the terminal output (verbose), not in the history.
 
 The container must be in the reports (by name), or the test would prove nothing.
-Not covered here yet: TLS key files, sudo I/O logs, ~/.docker/config.json, playbook output at -vvv,
-`bulkhead admin-access` and the gate's log.
+The other places a secret could leak from are tested where they exist: TLS key files, the registry
+credential in ~/.docker/config.json and every role task's result as printed at -vvv in the molecule
+scenarios (molecule/docker_engine/verify.yml, molecule/shared/check_mode_predicted.yml), sudo I/O logs
+in molecule/container_host/verify.yml, `bulkhead admin-access` in test_container_host.py and the gate's
+decision log in test_gate.py.
 """
 
 import subprocess

@@ -212,6 +212,18 @@ def engine_events_recorded(state: HostState, settings: AuditConfig) -> Findings:
         return ["bulkhead-events.service is installed but not running"]
     if not recorder["unit_enabled"]:
         return ["bulkhead-events.service is not enabled: it will not run after a reboot"]
+    # The recorder noted spans it could not replay: the record is incomplete, and gone containers of
+    # that span are neither recorded nor judged. The audit cannot tell what happened: an error.
+    losses = recorder.get("losses")
+    if losses is None:
+        raise FactUnavailable("events_recorder: the collector did not say whether the recorder lost events")
+    if losses:
+        spans = "; ".join(
+            f"from {loss['from'] or 'an unknown time'} to {loss['to']}: {loss['reason']}" for loss in losses
+        )
+        raise FactUnavailable(
+            f"bulkhead-events lost container events ({spans}); containers of that time are not judged"
+        )
     return []
 
 

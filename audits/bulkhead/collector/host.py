@@ -10,6 +10,7 @@ import pwd
 
 from .docker import daemon_json
 from .facts import FactError, read_optional, read_text, run
+from .recorded import RECORDED_DIR, RECORDED_DIR_VARIABLE
 
 BASELINE = "/var/lib/bulkhead/baseline.json"
 # Where `bulkhead sbom` keeps one SBOM per image ID and its index.json (BULKHEAD_SBOM_DIR: tests).
@@ -398,4 +399,24 @@ def events_recorder(processes):
         "unit": os.path.exists(unit),
         "unit_enabled": os.path.exists("/etc/systemd/system/multi-user.target.wants/bulkhead-events.service"),
         "running": running,
+        "losses": recorder_losses(),
     }
+
+
+def recorder_losses(path=None):
+    """The recorder's notes of spans whose container events may be lost (``losses.json`` beside its
+    resume point: an outage past its resume window, more events than the engine keeps, an unreadable
+    resume point). No file: none. A file that cannot be read is an error, never "no loss"."""
+    if path is None:
+        recorded = os.environ.get(RECORDED_DIR_VARIABLE) or RECORDED_DIR
+        path = os.path.join(os.path.dirname(recorded.rstrip("/")), "losses.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            losses = json.load(handle)
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        raise FactError("cannot read the events recorder's losses {}: {}".format(path, error)) from None
+    if not isinstance(losses, list) or not all(isinstance(loss, dict) for loss in losses):
+        raise FactError("cannot read the events recorder's losses {}: not a list of notes".format(path))
+    return [{key: loss.get(key) for key in ("from", "to", "reason")} for loss in losses]

@@ -95,7 +95,7 @@ def host(**facts: Any) -> HostState:
         },
         "rsyslog_config": {"files": {"/etc/rsyslog.d/90-remote.conf": "*.* @@logs.example.com:514\n"}, "running": True},
         "dockerd_processes": [DOCKERD],
-        "events_recorder": {"unit": True, "running": True, "unit_enabled": True},
+        "events_recorder": {"unit": True, "running": True, "unit_enabled": True, "losses": []},
         "sysctl_configured": sysctl_files(HARDENED),
         "sysctl_live": dict(HARDENED),
         "kernel": {
@@ -242,6 +242,9 @@ CASES: list[tuple[str, dict[str, Any], AuditConfig | None, str, Any]] = [
     ("BH-1.7", {"events_recorder": {"unit": True, "running": False, "unit_enabled": False}}, None, "fail", ["bulkhead-events.service is installed but not running"]),
     ("BH-1.7", {"events_recorder": {"unit": True, "running": True, "unit_enabled": False}}, None, "fail", ["bulkhead-events.service is not enabled: it will not run after a reboot"]),
     ("BH-1.7", {"events_recorder": None}, None, "error", "events_recorder: events_recorder broke"),
+    # Events the recorder could not replay: the record is incomplete, never a silent pass (issue 18).
+    ("BH-1.7", {"events_recorder": {"unit": True, "running": True, "unit_enabled": True, "losses": [{"from": "2026-11-30T01:00:00.000Z", "to": "2026-11-30T03:00:00.000Z", "reason": "the recorder did not run for longer than its resume window (3600 s)"}]}}, None, "error", "bulkhead-events lost container events (from 2026-11-30T01:00:00.000Z to 2026-11-30T03:00:00.000Z: the recorder did not run for longer than its resume window (3600 s)); containers of that time are not judged"),
+    ("BH-1.7", {"events_recorder": {"unit": True, "running": True, "unit_enabled": True}}, None, "error", "events_recorder: the collector did not say whether the recorder lost events"),
     ("BH-1.8", {}, None, "pass", []),
     ("BH-1.8", {"sysctl_configured": sysctl_files(hardened(fs__protected_fifos=None, kernel__dmesg_restrict="0"))}, None, "fail", ["fs.protected_fifos is not set in /etc/sysctl.d", "kernel.dmesg_restrict is 0 in /etc/sysctl.d, needs at least 1"]),
     ("BH-1.8", {"sysctl_configured": sysctl_files(hardened(fs__protected_hardlinks="yes", fs__protected_symlinks="-1"))}, None, "fail", ["fs.protected_hardlinks is yes in /etc/sysctl.d, needs at least 1", "fs.protected_symlinks is -1 in /etc/sysctl.d, needs at least 1"]),

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bulkhead.collector import host, proc
-from bulkhead.collector.facts import fact
+from bulkhead.collector.facts import FactError, fact
 
 
 @pytest.fixture
@@ -54,3 +54,15 @@ def test_daemons_are_found_in_the_snapshot(fake_proc, monkeypatch):
     assert host.rsyslog_config(quiet)["running"] is False
     assert host.events_recorder(running)["running"] == 2
     assert host.events_recorder(quiet)["running"] == 0
+
+
+def test_the_recorders_losses_are_read_and_an_unreadable_note_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("BULKHEAD_RECORDED_DIR", str(tmp_path / "containers"))
+    assert host.recorder_losses() == [], "no losses file: no loss"
+    note = {"from": "2026-11-30T01:00:00.000Z", "to": "2026-11-30T03:00:00.000Z", "reason": "outage", "noted": 1.0}
+    (tmp_path / "losses.json").write_text(json.dumps([note]))
+    assert host.recorder_losses() == [{"from": note["from"], "to": note["to"], "reason": "outage"}]
+    for broken in ("{not json", json.dumps({"from": 1}), json.dumps(["text"])):
+        (tmp_path / "losses.json").write_text(broken)
+        with pytest.raises(FactError, match="cannot read the events recorder's losses"):
+            host.recorder_losses()

@@ -363,3 +363,82 @@ def test_engines(tmp_path, argv, client, engine):
         assert label == engine
     else:
         assert label.startswith("docker (rootless, user ")
+
+
+# --- issue 18: a kill between a line and its resume point; losses are noted, never silent -----------
+
+
+def test_an_outage_past_the_resume_window_is_noted_for_the_audit(tmp_path, capsys):
+    old = int((time.time() - 7200) * 1e9)
+    events.save_since(str(tmp_path / "state" / "last"), old)
+    assert events.read_since(args(tmp_path)) is None, "it starts from now"
+    losses = json.loads((tmp_path / "state" / "losses.json").read_text())
+    assert [loss["from"] for loss in losses] == [events.iso(old)]
+    assert "longer than its resume window (3600 s)" in losses[0]["reason"]
+    assert (tmp_path / "state" / "losses.json").stat().st_mode & 0o777 == 0o600
+    assert "container events may be lost since" in capsys.readouterr().err
+
+
+def test_an_unreadable_resume_point_is_noted_and_old_notes_go(tmp_path):
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "losses.json").write_text(json.dumps([{"to": "x", "reason": "old", "noted": 1.0}]))
+    (tmp_path / "state" / "last").write_text("garbage")
+    assert events.read_since(args(tmp_path)) is None
+    losses = json.loads((tmp_path / "state" / "losses.json").read_text())
+    assert [loss["reason"] for loss in losses] == [f"the resume point {tmp_path}/state/last is unreadable ('garbage')"]
+
+
+def test_a_first_start_and_a_resume_within_the_window_note_nothing(tmp_path):
+    assert events.read_since(args(tmp_path)) is None
+    events.save_since(str(tmp_path / "state" / "last"), int(time.time() * 1e9))
+    assert events.read_since(args(tmp_path)) is not None
+    assert not (tmp_path / "state" / "losses.json").exists()
+
+
+@pytest.mark.parametrize("written", [True, False], ids=["line-written", "line-not-written"])
+def test_a_kill_between_the_line_and_the_resume_point_neither_duplicates_nor_loses(tmp_path, written):
+    """The run saved "T pending", then may have written T's line, then was killed before saving T."""
+    first = event("create", nanos=int(time.time() * 1e9))
+    second = event("start", nanos=first["timeNano"] + 1000)
+    output = tmp_path / "events.log"
+    line = f"bulkhead-events {events.describe(first)}\n"
+    output.write_text(line if written else "")
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "last").write_text(f"{first['timeNano']} pending")
+    docker = fake_docker(tmp_path, [json.dumps(first), json.dumps(second)], inspected=INSPECTED)
+    events.main(["--docker", docker, "--output", str(output), *_state(tmp_path)])
+    assert output.read_text() == line + f"bulkhead-events {events.describe(second)}\n"
+    follow = [call for call in (tmp_path / "argv").read_text().splitlines() if "--filter" in call]
+    since = follow[0].split()[-1]
+    assert since == f"{first['timeNano'] // 10**9}.{first['timeNano'] % 10**9:09d}", "the pending event is replayed"
+    assert (tmp_path / "state" / "last").read_text() == str(second["timeNano"])
+
+
+def test_each_line_is_written_between_a_pending_and_a_saved_resume_point(tmp_path, monkeypatch):
+    saved = []
+    monkeypatch.setattr(events, "save_since", lambda path, nanos, pending=False: saved.append((nanos, pending)))
+    first = event("create")
+    docker = fake_docker(tmp_path, [json.dumps(first)], inspected=INSPECTED)
+    events.main(["--docker", docker, "--output", str(tmp_path / "log"), *_state(tmp_path)])
+    assert saved == [(first["timeNano"], True), (first["timeNano"], False)]
+
+
+def test_a_full_engine_buffer_newer_than_the_resume_point_is_noted(tmp_path):
+    """Docker keeps its last 256 events: if all are newer than the resume point, older ones were dropped."""
+    last = int((time.time() - 600) * 1e9)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "last").write_text(str(last))
+    buffered = [last + (60 + i) * 10**9 for i in range(events.ENGINE_EVENTS_BUFFER)]
+    (tmp_path / "buffer").write_text("".join(f"{nanos}\n" for nanos in buffered))
+    script = tmp_path / "docker"
+    script.write_text(f'#!/bin/sh\ncase " $* " in *" --until "*) cat {tmp_path}/buffer ;; esac\nexit 0\n')
+    script.chmod(0o755)
+    events.main(["--docker", str(script), "--output", str(tmp_path / "log"), *_state(tmp_path)])
+    losses = json.loads((tmp_path / "state" / "losses.json").read_text())
+    assert [(loss["from"], loss["to"]) for loss in losses] == [(events.iso(last), events.iso(buffered[0]))]
+    assert "keeps its last 256 events only" in losses[0]["reason"]
+    # The buffer reaches back past the resume point: nothing was dropped, nothing is noted.
+    (tmp_path / "state" / "losses.json").unlink()
+    (tmp_path / "buffer").write_text("".join(f"{nanos}\n" for nanos in [last - 1, *buffered]))
+    events.main(["--docker", str(script), "--output", str(tmp_path / "log"), *_state(tmp_path)])
+    assert not (tmp_path / "state" / "losses.json").exists()
