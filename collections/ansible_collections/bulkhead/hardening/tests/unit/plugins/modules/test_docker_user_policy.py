@@ -22,9 +22,9 @@ OPERATOR = "-A DOCKER-USER -s 203.0.113.7/32 -m comment --comment operator-rule 
 class FakeHost:
     """docker network ls/inspect, iptables -S and iptables-restore over an in-memory chain."""
 
-    def __init__(self, chain, networks=NETWORKS, fail=None):
+    def __init__(self, chain, networks=None, fail=None):
         self.chain = [line for line in chain if line]
-        self.networks = networks
+        self.networks = NETWORKS if networks is None else networks
         self.fail = fail or {}  # 'test', 'apply', 'rollback' -> iptables-restore fails at that step
         self.calls = []
 

@@ -85,7 +85,11 @@ def run_case(tmp_path, case):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
     done = subprocess.run(
-        ["unshare", "-n", sys.executable, str(driver), json.dumps(case)], capture_output=True, text=True, timeout=60
+        ["unshare", "-n", sys.executable, str(driver), json.dumps(case)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
