@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "audits"), str(ROOT / "tests")]
 
+from common import write_block  # noqa: E402
 from scanreports import grype_report, trivy_report, write  # noqa: E402
 
 from bulkhead import sbom  # noqa: E402
@@ -270,13 +271,7 @@ def main() -> int:
     result = table(sbom_rows, added, podman, gate)
     print(result)
     if args.write:
-        path = ROOT / "bench" / "RESULTS.md"
-        text = path.read_text()
-        if "<!-- images-bench:begin -->" not in text:
-            text += "\n## Image assurance\n\n<!-- images-bench:begin -->\n<!-- images-bench:end -->\n"
-        head, _, rest = text.partition("<!-- images-bench:begin -->")
-        _, _, tail = rest.partition("<!-- images-bench:end -->")
-        path.write_text(f"{head}<!-- images-bench:begin -->\n{result}\n<!-- images-bench:end -->{tail}")
+        write_block("images-bench", result, heading="## Image assurance")
     return 0
 
 

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import write_block
+
 from bench import IMAGE, ROOT, docker
 
 RECORDER = ROOT / "collections/ansible_collections/bulkhead/hardening/roles/container_host/files/bulkhead-events"
@@ -138,13 +140,7 @@ def main() -> int:
     result = table(row)
     print(result)
     if args.write:
-        path = ROOT / "bench" / "RESULTS.md"
-        text = path.read_text()
-        if "<!-- recorder:begin -->" not in text:
-            text += "\n# Events recorder cost\n\n<!-- recorder:begin -->\n<!-- recorder:end -->\n"
-        head, _, rest = text.partition("<!-- recorder:begin -->")
-        _, _, tail = rest.partition("<!-- recorder:end -->")
-        path.write_text(f"{head}<!-- recorder:begin -->\n{result}\n<!-- recorder:end -->{tail}")
+        write_block("recorder", result, heading="# Events recorder cost")
     return 0
 
 
