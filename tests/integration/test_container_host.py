@@ -91,12 +91,20 @@ def auditd() -> Iterator[None]:
                 log.unlink()
 
 
+def audit_loaded_rules() -> str:
+    completed = run([sys.executable, "-m", "bulkhead.cli", "audit", "--hosts=local://", "--controls=BH-1.1"])
+    return completed.stdout
+
+
 @pytest.fixture(scope="module")
-def loaded_rules(auditd, docker_engine) -> Iterator[None]:
-    """The role's rules written and loaded by the role itself; removed from disk and kernel after."""
+def loaded_rules(auditd, docker_engine) -> Iterator[str]:
+    """The role's rules written and loaded by the role itself; removed from disk and kernel after.
+    Yields the BH-1.1 audit from before the role ran (molecule instances cannot load audit rules,
+    so this is where BH-1.1 is shown failing first: tests/unit/test_molecule_remediation.py)."""
     merged_before = MERGED_RULES.read_bytes() if MERGED_RULES.exists() else None
     prev_existed = Path(f"{MERGED_RULES}.prev").exists()
     assert not RULES_FILE.exists(), f"{RULES_FILE} exists already: is another run of this test active?"
+    audit_before = audit_loaded_rules()
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=f"{BIN}:{os.environ['PATH']}")
     try:
         completed = run(
@@ -109,7 +117,7 @@ def loaded_rules(auditd, docker_engine) -> Iterator[None]:
             cwd=ROOT,
         )
         assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
-        yield
+        yield audit_before
     finally:
         RULES_FILE.unlink(missing_ok=True)
         for backup in RULES_FILE.parent.glob(f"{RULES_FILE.name}.*.bak"):
@@ -170,6 +178,10 @@ def admin_access(*args: str) -> list[dict]:
     completed = run([sys.executable, "-m", "bulkhead.cli", "admin-access", "--json", *args])
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout)
+
+
+def test_rules_not_loaded_fail_the_audit_before_the_role(loaded_rules):
+    assert "FAIL            BH-1.1" in loaded_rules, loaded_rules
 
 
 def test_loaded_rules_pass_the_audit(loaded_rules):
