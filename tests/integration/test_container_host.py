@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -96,28 +97,45 @@ def audit_loaded_rules() -> str:
     return completed.stdout
 
 
+def kernel_rules() -> str:
+    completed = run(["auditctl", "-l"])
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+@dataclass(frozen=True)
+class RoleRuns:
+    """What this machine looked like around the role's check run and its real run."""
+
+    audit_before: str  # BH-1.1 before the role ran
+    check_run: subprocess.CompletedProcess[str]  # --check --diff, before the real run
+    kernel_rules_before_check: str
+    kernel_rules_after_check: str
+    rules_file_after_check: bool
+
+
 @pytest.fixture(scope="module")
-def loaded_rules(auditd, docker_engine) -> Iterator[str]:
+def loaded_rules(auditd, docker_engine) -> Iterator[RoleRuns]:
     """The role's rules written and loaded by the role itself; removed from disk and kernel after.
-    Yields the BH-1.1 audit from before the role ran (molecule instances cannot load audit rules,
-    so this is where BH-1.1 is shown failing first: tests/unit/test_molecule_remediation.py)."""
+    Before the real run: the BH-1.1 audit (molecule instances cannot load audit rules, so this is
+    where BH-1.1 is shown failing first: tests/unit/test_molecule_remediation.py) and a check run."""
     merged_before = MERGED_RULES.read_bytes() if MERGED_RULES.exists() else None
     prev_existed = Path(f"{MERGED_RULES}.prev").exists()
     assert not RULES_FILE.exists(), f"{RULES_FILE} exists already: is another run of this test active?"
     audit_before = audit_loaded_rules()
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=f"{BIN}:{os.environ['PATH']}")
+    playbook = [
+        str(BIN / "ansible-playbook"),
+        *("-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3"),
+        str(PLAYBOOK),
+    ]
     try:
-        completed = run(
-            [
-                str(BIN / "ansible-playbook"),
-                *("-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=/usr/bin/python3"),
-                str(PLAYBOOK),
-            ],
-            env=env,
-            cwd=ROOT,
-        )
+        kernel_rules_before_check = kernel_rules()
+        check_run = run([*playbook, "--check", "--diff"], env=env, cwd=ROOT)
+        runs = RoleRuns(audit_before, check_run, kernel_rules_before_check, kernel_rules(), RULES_FILE.exists())
+        completed = run(playbook, env=env, cwd=ROOT)
         assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
-        yield audit_before
+        yield runs
     finally:
         RULES_FILE.unlink(missing_ok=True)
         for backup in RULES_FILE.parent.glob(f"{RULES_FILE.name}.*.bak"):
@@ -181,7 +199,16 @@ def admin_access(*args: str) -> list[dict]:
 
 
 def test_rules_not_loaded_fail_the_audit_before_the_role(loaded_rules):
-    assert "FAIL            BH-1.1" in loaded_rules, loaded_rules
+    assert "FAIL            BH-1.1" in loaded_rules.audit_before, loaded_rules.audit_before
+
+
+def test_check_mode_shows_the_rules_and_loads_none(loaded_rules):
+    check_run = loaded_rules.check_run
+    assert check_run.returncode == 0, check_run.stdout[-3000:] + check_run.stderr[-2000:]
+    assert f"+++ after: {RULES_FILE}" in check_run.stdout, check_run.stdout[-3000:]
+    assert "-k bulkhead_docker_socket" in check_run.stdout  # the diff shows the rules it would write
+    assert not loaded_rules.rules_file_after_check
+    assert loaded_rules.kernel_rules_after_check == loaded_rules.kernel_rules_before_check
 
 
 def test_loaded_rules_pass_the_audit(loaded_rules):
