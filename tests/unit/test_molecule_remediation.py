@@ -18,7 +18,7 @@ CATALOGUE = load_catalogue()
 # Remediable controls no scenario can show failing first, each with the reason.
 CANNOT_FAIL_FIRST = {
     "2.6": "aufs: this kernel has no aufs file system, and a storage driver is not something a prepare step can switch",
-    "BH-1.9": "kernel parameters in effect: /proc/sys is read-only in an instance (the check says not applicable there), "
+    "BH-1.9": "kernel parameters in effect: /proc/sys is read-only in an instance (the check: not applicable), "
     "and the parameters are not namespaced, so applying them on the machine would change the kernel every test shares",
 }
 
