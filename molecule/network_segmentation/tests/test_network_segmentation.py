@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -204,7 +205,7 @@ OTHER_ICC = [
 def test_a_network_with_other_options_stops_the_role_naming_it_and_the_variable(host, ips, tmp_path):
     networks_before = run(host, "docker", "network", "inspect", "bhnet-shop").stdout
     rules = bulkhead_rules(host)
-    played = play_role(tmp_path, container_network_networks=OTHER_ICC)
+    played = play_role(tmp_path, container_network_networks=OTHER_ICC, container_network_recreate=False)
     assert played.returncode != 0
     output = failures(played)
     assert "container_network_networks: network bhnet-shop exists with other options (icc: false -> true)" in output
@@ -222,20 +223,13 @@ def test_recreate_never_disconnects_attached_containers(host, ips, tmp_path):
 
 
 # -- The audit of section 8 (bulkhead audit from the controller, docker:// backend) ---------------
-# Settings name the labels the role sets (app, zone), the PCI zone as one without egress, and the
-# policy as expected with a default deny. The mistakes are made by a fixture and removed after: a
+# Settings (../audit-config.yml) name the labels the role sets (app, zone), the PCI zone as one without egress,
+# and the policy as expected with a default deny. The mistakes are made by a fixture and removed after: a
 # network whose containers are of two zones and two applications with icc on, and a container of one
 # zone attached to the other zone's network too.
 
 CONTROLS = ["BH-8.1", "BH-8.2", "BH-8.3", "BH-8.4", "BH-8.5"]
-SETTINGS = {
-    "container_app_label": "app",
-    "container_zone_label": "zone",
-    "network_zone_label": "zone",
-    "no_egress_zones": ["pci"],
-    "network_policy_expected": True,
-    "network_policy_default_deny": True,
-}
+SETTINGS = Path(__file__).resolve().parents[1] / "audit-config.yml"  # the scenario's, as prepare and verify use them
 
 
 def sh(host, *argv):  # a command in the instance that must succeed
@@ -245,13 +239,11 @@ def sh(host, *argv):  # a command in the instance that must succeed
 
 
 def audit(host, tmp_path, name):
-    settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps(SETTINGS))
     report = tmp_path / f"{name}.json"
     done = subprocess.run(
         [
             *("bulkhead", "audit", "--no-progress", f"--hosts=docker://{host.backend.get_hostname()}"),
-            *(f"--controls={','.join(CONTROLS)}", f"--config={settings}", f"--json={report}"),
+            *(f"--controls={','.join(CONTROLS)}", f"--config={SETTINGS}", f"--json={report}"),
         ],
         capture_output=True,
         text=True,

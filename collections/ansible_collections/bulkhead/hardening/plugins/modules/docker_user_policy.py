@@ -22,7 +22,8 @@ description:
     decides), traffic between a managed network and any other container network is dropped (O(default_deny_east_west))
     and whatever else leaves a managed network is dropped (O(default_deny_egress)).
   - Network names are resolved to bridge interfaces with C(docker network inspect); a network that does not exist
-    is an error, except in check mode, where the diff names its bridge as a placeholder.
+    is an error, except in check mode, where the diff names its bridge as a placeholder. So is, in check mode, a
+    network of O(recreated): the run removes and creates it again, with a new bridge, before the policy applies.
   - Applies atomically - one C(iptables-restore --noflush) transaction that removes every Bulkhead rule and inserts
     the wanted ones - after C(iptables-restore --test) accepted it. The chain is read back after applying; when
     applying failed or the chain is not as predicted, the chain saved before is restored and the module fails.
@@ -73,6 +74,14 @@ options:
     description: Drop traffic leaving a managed network that no rule allows.
     type: bool
     default: false
+  recreated:
+    description:
+      - Managed networks that this run removes and creates again before the policy applies (what
+        M(bulkhead.hardening.docker_networks) returns as C(recreate)). Only check mode uses it, naming their new
+        bridges as placeholders instead of the bridges about to go; a real run reads them after re-creation.
+    type: list
+    elements: str
+    default: []
   save_path:
     description: Write the rules here too (root:root 0600) for re-applying at engine start; not written when empty.
     type: path
@@ -146,12 +155,16 @@ def _run(module, argv, data=None):
 
 
 def read_networks(module, names):
-    """name -> Network for every name; missing networks are placeholders in check mode, else errors."""
+    """name -> Network for every name; missing networks are placeholders in check mode, else errors.
+
+    In check mode a network about to be re-created counts as missing: its bridge will be a new one."""
     docker = module.get_bin_path(module.params["docker"], required=True)
     rc, out, err = _run(module, [docker, "network", "ls", "--format", "{{.Name}}"])
     if rc != 0:
         raise PolicyError("cannot list the engine's networks: %s" % (err.strip() or out.strip()))
     existing = set(out.split())
+    if module.check_mode:
+        existing -= set(module.params["recreated"])
     found = [name for name in names if name in existing]
     networks = {}
     if found:
@@ -285,6 +298,7 @@ def main():
                 ),
             ),
             networks=dict(type="list", elements="str", default=[]),
+            recreated=dict(type="list", elements="str", default=[]),
             default_deny_east_west=dict(type="bool", default=False),
             default_deny_egress=dict(type="bool", default=False),
             save_path=dict(type="path"),

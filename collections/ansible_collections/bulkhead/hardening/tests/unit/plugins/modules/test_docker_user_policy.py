@@ -70,6 +70,7 @@ class FakeModule:
         self.params = {
             "rules": [],
             "networks": [],
+            "recreated": [],
             "default_deny_east_west": False,
             "default_deny_egress": False,
             "save_path": None,
@@ -138,6 +139,17 @@ def test_check_mode_names_networks_not_created_yet_as_placeholders():
     host = FakeHost(["-A DOCKER-USER -j RETURN"], networks={})
     result = run(host, check_mode=True)
     assert result["bridges"]["shop"] == "<bridge of shop>" and result["changed"]
+
+
+def test_check_mode_names_networks_about_to_be_re_created_as_placeholders():
+    """Their bridges go with them: a prediction with the old bridge would not be what the real run writes."""
+    host = FakeHost(["-A DOCKER-USER -j RETURN"])
+    predicted = run(host, check_mode=True, recreated=["shop"])
+    assert predicted["bridges"] == {"shop": "<bridge of shop>", "pay": "br-bbbbbbbbbbbb"}
+    assert "br-aaaaaaaaaaaa" not in predicted["diff"][0]["after"]
+    # Outside check mode the networks exist again by then and are read as they are.
+    applied = run(host, recreated=["shop"])
+    assert applied["bridges"] == {"shop": "br-aaaaaaaaaaaa", "pay": "br-bbbbbbbbbbbb"}
 
 
 @pytest.mark.parametrize(
