@@ -9,8 +9,12 @@ predicted BEFORE AFTER RESULTS [--allow GLOB]...
     removed) is named by a result that the check-mode run reported as changed (RESULTS: the
     role-results.jsonl of molecule/shared/callback_plugins/bulkhead_changes.py), and so is every
     daemon restarted or unit enabled/started; --allow names what a service writes by itself.
+    Printed as JSON; on failure its "failed because" says why (exit 1).
 canary RESULTS WORD...
     no result of the roles' tasks (as printed at -vvv, with its diff) holds WORD.
+
+An input that cannot be read (a state the scenario did not record, no results file) is printed as
+the reason, exit 2: a comparison never fails without saying why.
 """
 
 import argparse
@@ -39,13 +43,19 @@ def read_results(path):
         return [json.loads(line) for line in handle if line.strip()]
 
 
+# Fewer items than this in a state means host_state.py did not record the host.
+MIN_ITEMS = 50
+
+
 def same(args):
     before, after = read_state(args.before), read_state(args.after)
     changed = differences(before, after)
     for key in changed:
         print(f"{' '.join(key)}: {before.get(key, '(absent)')} -> {after.get(key, '(absent)')}")
+    if len(before) < MIN_ITEMS:
+        print(f"{args.before} holds {len(before)} items, fewer than {MIN_ITEMS}: the host's state was not recorded")
     print(f"{len(before)} items compared, {len(changed)} differ")
-    return 1 if changed or len(before) < 50 else 0
+    return 1 if changed or len(before) < MIN_ITEMS else 0
 
 
 def token(kind, key):
@@ -119,6 +129,20 @@ def predicted(args):
             proven.append(change)  # systemctl enable's symlink for a unit the check run enables
         else:
             unpredicted.append(change)
+    why = []
+    if unpredicted:
+        why.append(f"{len(unpredicted)} change(s) of the real run were not listed by the check run (below)")
+    if not check_changed:
+        checked = sum(1 for result in results if result["check"])
+        why.append(
+            f"the check run reported no changed result ({checked} check-mode results in {args.results}):"
+            " did check_mode.yml run the roles in check mode on the unhardened host, before converge?"
+        )
+    if not proven:
+        why.append(
+            f"no change of the real run was predicted ({len(unpredicted)} unlisted, {len(allowed)} allowed,"
+            f" {len(real_changed)} real results changed): {args.before} and {args.after} show no change of the roles"
+        )
     print(
         json.dumps(
             {
@@ -127,11 +151,12 @@ def predicted(args):
                 "changes predicted by the check run": proven,
                 "changes allowed (a service writes them)": allowed,
                 "changes the check run did not list": unpredicted,
+                "failed because": why,
             },
             indent=2,
         )
     )
-    return 1 if unpredicted or not proven or not check_changed else 0
+    return 1 if why else 0
 
 
 def canary(args):
@@ -163,7 +188,12 @@ def main(argv=None):
     command.add_argument("words", nargs="+")
     command.set_defaults(run=canary)
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (OSError, ValueError, KeyError) as error:
+        # A missing state or results file, or a malformed line: say which, never fail silently.
+        print(f"{args.command}: cannot read the input: {type(error).__name__}: {error}")
+        return 2
 
 
 if __name__ == "__main__":

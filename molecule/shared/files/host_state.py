@@ -71,6 +71,7 @@ UNITS = (
     "bulkhead-gate.socket",
     "bulkhead-gate.service",
     "bulkhead-audit.timer",
+    "bulkhead-sbom.timer",
 )
 
 
