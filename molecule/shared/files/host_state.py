@@ -112,7 +112,9 @@ def files(paths):
                 if path not in seen and not skipped(path):
                     seen.add(path)
                     yield describe(path)
-        if (os.path.isfile(top) or os.path.islink(top)) and top not in seen:
+        # A file, link or socket given by itself (os.walk yields nothing for it): the engines'
+        # sockets' owners and modes are part of the state (CIS 3.15, 3.16, 3.23, 3.24).
+        if (not os.path.isdir(top) or os.path.islink(top)) and top not in seen:
             seen.add(top)
             yield describe(top)
 
