@@ -23,7 +23,7 @@ description:
     and whatever else leaves a managed network is dropped (O(default_deny_egress)).
   - Network names are resolved to bridge interfaces with C(docker network inspect); a network that does not exist
     is an error, except in check mode, where the diff names its bridge as a placeholder. So is, in check mode, a
-    network of O(recreated): the run removes and creates it again, with a new bridge, before the policy applies.
+    network of O(recreated), which the run removes and creates again, with a new bridge, before the policy applies.
   - Applies atomically - one C(iptables-restore --noflush) transaction that removes every Bulkhead rule and inserts
     the wanted ones - after C(iptables-restore --test) accepted it. The chain is read back after applying; when
     applying failed or the chain is not as predicted, the chain saved before is restored and the module fails.
